@@ -1,0 +1,50 @@
+"""The three kinds of users, as Django groups with permissions.
+
+NOC staff run the fleet (view everything, change inventory, approve host keys); On-call
+engineers see everything and handle alerts; Customer users see their own tenant only, and get
+no model permissions at all: the portal scopes every queryset by their Membership instead."""
+
+from django.contrib.auth.models import Group, Permission
+
+NOC = "NOC"
+ONCALL = "On-call"
+CUSTOMER = "Customer"
+
+_NOC_APPS = ("hosts", "customers", "alerts", "operations")
+
+
+def ensure_role_groups(sender=None, **kwargs):
+    """Create the groups and (re)grant their permissions; idempotent, run after migrate."""
+    noc, _ = Group.objects.get_or_create(name=NOC)
+    oncall, _ = Group.objects.get_or_create(name=ONCALL)
+    Group.objects.get_or_create(name=CUSTOMER)
+    perms = Permission.objects.filter(content_type__app_label__in=_NOC_APPS)
+    noc.permissions.set(perms)
+    oncall.permissions.set(
+        [p for p in perms if p.codename.startswith("view_")]
+        + [p for p in perms if p.content_type.app_label == "alerts"]
+    )
+    audit_view = Permission.objects.filter(
+        content_type__app_label="audit", codename="view_auditrecord"
+    )
+    noc.permissions.add(*audit_view)
+    oncall.permissions.add(*audit_view)
+
+
+def _in_group(user, name: str) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.groups.filter(name=name).exists()
+
+
+def is_noc(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or _in_group(user, NOC))
+
+
+def is_oncall(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or _in_group(user, ONCALL))
+
+
+def is_staff_role(user) -> bool:
+    """NOC or On-call: the people who may see the whole fleet."""
+    return is_noc(user) or is_oncall(user)

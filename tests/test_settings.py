@@ -1,0 +1,90 @@
+"""Settings from the environment: strict in production, self-sufficient in development."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(args, env_extra, tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "NYIOPS_SECRET_KEYS", "DEBUG", "ALLOWED_HOSTS"}
+    }
+    env.update({"NYIOPS_VAR_DIR": str(tmp_path / "var")}, **env_extra)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def _production_env():
+    return {
+        "NYIOPS_ENV": "production",
+        "SECRET_KEY": "x" * 20 + "-production-secret-key-with-enough-entropy-0123456789",
+        "NYIOPS_SECRET_KEYS": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "nyiops.example.net",
+    }
+
+
+def test_check_deploy_is_clean_in_production(tmp_path):
+    result = _manage(["check", "--deploy", "--fail-level", "WARNING"], _production_env(), tmp_path)
+
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "NYIOPS_SECRET_KEYS"])
+def test_production_refuses_to_start_without_secrets(tmp_path, missing):
+    env = _production_env()
+    del env[missing]
+
+    result = _manage(["check"], env, tmp_path)
+
+    assert result.returncode != 0
+    assert f"{missing} (or {missing}_FILE) must be set" in result.stderr
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    env = _production_env()
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(env.pop("SECRET_KEY"))
+    env["SECRET_KEY_FILE"] = str(secret_file)
+
+    assert _manage(["check"], env, tmp_path).returncode == 0
+
+
+def test_development_generates_secrets_once_into_var(tmp_path):
+    assert _manage(["check"], {}, tmp_path).returncode == 0
+    key_file = tmp_path / "var" / "secret_key"
+    first = key_file.read_text()
+
+    assert _manage(["check"], {}, tmp_path).returncode == 0
+    assert key_file.read_text() == first
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_sqlite_runs_in_wal_mode_without_database_url(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["NYIOPS_VAR_DIR"] = str(tmp_path / "var")
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
+    )
+    env["DJANGO_SETTINGS_MODULE"] = "nyiops.settings"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+    assert out.stdout.strip() == "wal"
+
+
+def test_responses_carry_a_content_security_policy(client):
+    response = client.get("/login/")
+
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert "unsafe-eval" not in response["Content-Security-Policy"]
