@@ -23,3 +23,38 @@ class BackupJob(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class BackupRun(models.Model):
+    """One run of a backup job, read from the wrapper log on the target host. The (job,
+    started_at) pair is unique, so reading the same log twice stores the run once."""
+
+    job = models.ForeignKey(BackupJob, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+    exit_code = models.IntegerField(null=True)
+    bytes_transferred = models.BigIntegerField(null=True)
+    total_file_size = models.BigIntegerField(null=True)
+    files_transferred = models.BigIntegerField(null=True)
+    snapshot = models.CharField(max_length=300, blank=True)
+    snapshot_verified = models.BooleanField(null=True)
+    error_lines = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "started_at"], name="backup_run_once")
+        ]
+        ordering = ["job", "-started_at"]
+
+    def __str__(self):
+        return f"{self.job} {self.started_at:%Y-%m-%d %H:%M} exit {self.exit_code}"
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code == 0
