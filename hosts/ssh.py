@@ -231,16 +231,15 @@ def connect(target: SSHTarget) -> SSHConnection:
         _check_host_key(target, transport)
         _authenticate(target, transport, pkey)
         transport.set_keepalive(KEEPALIVE_S)
-    except SSHError as err:
-        _close_quietly(transport, sock)
-        log.info("ssh %s: %s", target.name, err.reason)
-        raise
-    except _NET_ERRORS as exc:
-        _close_quietly(transport, sock)
-        reason = f"connection failed during handshake: {type(exc).__name__}: {exc}"
-        log.info("ssh %s: %s", target.name, reason)
-        raise SSHError(reason, kind="protocol") from None
-    return SSHConnection(target, transport, sock)
+        return SSHConnection(target, transport, sock)
+    except BaseException as exc:
+        _close_quietly(transport, sock)  # no half-open socket or transport thread left behind
+        if isinstance(exc, _NET_ERRORS):
+            reason = f"connection failed during handshake: {type(exc).__name__}: {exc}"
+            exc = SSHError(reason, kind="protocol")
+        if isinstance(exc, SSHError):
+            log.info("ssh %s: %s", target.name, exc.reason)
+        raise exc from None
 
 
 def _close_quietly(transport: paramiko.Transport | None, sock: socket.socket) -> None:
@@ -285,9 +284,12 @@ class SSHConnection:
         start = time.monotonic()
         try:
             chan = self._transport.open_session(timeout=self.target.channel_timeout)
-        except _NET_ERRORS as exc:
+        except _NET_ERRORS as exc:  # nothing ran: safe to retry on a new connection
+            if "Timeout" in str(exc):
+                limit = self.target.channel_timeout
+                raise SSHError(f"no session channel within {limit:g}s", kind="timeout") from None
             reason = f"could not open a session channel: {exc or type(exc).__name__}"
-            raise SSHError(reason, kind="unreachable") from None  # nothing ran: safe to retry
+            raise SSHError(reason, kind="unreachable") from None
         try:
             self._exec(chan, command, min(self.target.channel_timeout, timeout))
             out, err = _Capped(max_bytes), _Capped(max_bytes)

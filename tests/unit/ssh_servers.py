@@ -204,3 +204,68 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class StallingParamikoServer:
+    """A paramiko server that authenticates anyone, then stalls before answering either the
+    channel-open (`stall="open"`) or the exec request (`stall="exec"`): a host "alive enough to
+    accept an SSH connection but not enough to accept commands" (paramiko#62)."""
+
+    def __init__(self, host_private_key: str, stall: str):
+        import io
+
+        import paramiko
+
+        self._paramiko = paramiko
+        self.host_key = paramiko.Ed25519Key.from_private_key(io.StringIO(host_private_key))
+        self.stall = stall
+        self.release = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self._transports: list = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def host_public_line(self) -> str:
+        return f"{self.host_key.get_name()} {self.host_key.get_base64()}"
+
+    def _serve(self) -> None:
+        paramiko, outer = self._paramiko, self
+
+        class Iface(paramiko.ServerInterface):
+            def get_allowed_auths(self, username):
+                return "publickey"
+
+            def check_auth_publickey(self, username, key):
+                return paramiko.AUTH_SUCCESSFUL
+
+            def check_channel_request(self, kind, chanid):
+                if outer.stall == "open":
+                    outer.release.wait(10)
+                return paramiko.OPEN_SUCCEEDED
+
+            def check_channel_exec_request(self, channel, command):
+                if outer.stall == "exec":
+                    outer.release.wait(10)
+                return False
+
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            transport = paramiko.Transport(conn)
+            transport.add_server_key(self.host_key)
+            transport.start_server(server=Iface())
+            self._transports.append(transport)
+
+    def close(self) -> None:
+        self.release.set()
+        self._stop.set()
+        self._thread.join(5)
+        for transport in self._transports:
+            transport.close()
+        self.sock.close()

@@ -30,7 +30,13 @@ from hosts.ssh import (
     connect,
     generate_client_key,
 )
-from tests.unit.ssh_servers import Blackhole, RawServer, SSHServer, closed_port
+from tests.unit.ssh_servers import (
+    Blackhole,
+    RawServer,
+    SSHServer,
+    StallingParamikoServer,
+    closed_port,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -269,6 +275,34 @@ def test_run_quotes_argv_wraps_in_timeout_and_sets_c_locale(server, target):
         assert bad.stdout == "\ufffdok"  # decoded with errors="replace"
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    ("stall", "reason", "sent"),
+    [
+        ("open", "no session channel within 0.5s", False),
+        ("exec", "exec request not answered within 0.5s", True),
+    ],
+)
+def test_stalled_channel_open_or_exec_hits_channel_timeout(client_key, stall, reason, sent):
+    # paramiko's exec_command waits for the reply with no timeout: our watchdog bounds it.
+    host_private, _ = generate_client_key()
+    srv = StallingParamikoServer(host_private, stall)
+    try:
+        tgt = make_target(
+            srv.port, client_key[0], HostKey.from_openssh(srv.host_public_line),
+            channel_timeout=0.5,
+        )  # fmt: skip
+        conn = connect(tgt)
+        start = time.monotonic()
+        with pytest.raises(SSHError) as exc:
+            conn.run(["true"], timeout=5)
+        assert time.monotonic() - start < 1.5
+        assert exc.value.reason == reason
+        assert exc.value.kind == "timeout" and exc.value.command_sent is sent
+        conn.close()
+    finally:
+        srv.close()
 
 
 def test_socket_options(server, target):
