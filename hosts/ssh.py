@@ -277,6 +277,8 @@ class SSHConnection:
         """argv list -> shlex.join; a str is an already-built script from fixed strings."""
         timeout = self.target.command_timeout if timeout is None else timeout
         script = argv if isinstance(argv, str) else shlex.join(argv)
+        if not script.strip():
+            raise ValueError("empty command")
         # Closing a channel does not kill a pty-less remote process: FreeBSD timeout(1) does.
         # One second later than our deadline so ours fires first (not a racy exit 124).
         # `env` works under any login shell (csh too).

@@ -407,12 +407,37 @@ def test_pool_reopens_after_server_closed_connection(server, target, noticed):
         pool.close_all()
 
 
+def test_pool_never_reruns_a_command_whose_connection_died_mid_run(server, target):
+    pool = ConnectionPool()
+    try:
+        pool.run(target, ["true"])
+        threading.Timer(0.3, server.drop_connections).start()
+        with pytest.raises(SSHError) as exc:
+            pool.run(target, ["sleep", "1"])
+        assert exc.value.reason == "connection lost during command"
+        assert exc.value.kind == "unreachable" and exc.value.command_sent
+        assert sum("sleep 1" in c for c in server.commands) == 1
+        assert pool.run(target, ["true"]).exit_status == 0  # next call reconnects
+        assert server.connections == 2
+    finally:
+        pool.close_all()
+
+
+def test_empty_command_is_rejected(server, target):
+    conn = connect(target)
+    try:
+        with pytest.raises(ValueError):
+            conn.run([])
+    finally:
+        conn.close()
+
+
 def test_pool_closes_connection_on_timeout(server, target):
     pool = ConnectionPool()
     try:
         pool.run(target, ["true"])
         with pytest.raises(SSHError) as exc:
-            pool.run(target, ["sleep", "5"], timeout=0.3)
+            pool.run(target, ["sleep", "1"], timeout=0.3)
         assert exc.value.kind == "command_timeout"
         assert wait_until(lambda: server.closed == 1)
         pool.run(target, ["true"])
