@@ -1,0 +1,253 @@
+"""One asyncssh server per host, all in one process and one event loop.
+
+Exec requests only (no shell, pty, subsystems or forwarding), public-key login for the
+operations user. A ticker re-reads faults.json, advances the dynamics, opens/closes
+listeners for `down` and `hostkey-change`, and saves changed hosts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import socket
+from pathlib import Path
+
+import asyncssh
+
+from . import commands, dynamics, faults, inventory, keys, scale
+from .spec import load_spec
+from .state import Fleet, atomic_write, read_json
+
+log = logging.getLogger("fleetsim")
+# asyncssh logs every connection at INFO: far too chatty for a 1,000-host fleet
+logging.getLogger("asyncssh").setLevel(logging.WARNING)
+SERVER_VERSION = "OpenSSH_9.7"
+SAVE_EVERY = 0.5
+
+
+class ServeError(RuntimeError):
+    pass
+
+
+def free_port(bind: str) -> int:
+    with socket.socket() as s:
+        s.bind((bind, 0))
+        return s.getsockname()[1]
+
+
+def resolve_ports(state_dir: Path, names: list[str], base_port: int, bind: str) -> dict:
+    """base-port + index (index from 1, in spec order); with base_port 0, the ports
+    persisted in ports.json are reused and new hosts get free ports."""
+    if base_port:
+        return {n: base_port + i for i, n in enumerate(names, 1)}
+    saved = read_json(state_dir / "ports.json", {})
+    return {n: saved.get(n) or free_port(bind) for n in names}
+
+
+class HostServer(asyncssh.SSHServer):
+    def __init__(self, fleet_server: FleetServer, name: str):
+        self.fs, self.name = fleet_server, name
+        self.conn = None
+
+    def connection_made(self, conn):
+        self.conn = conn
+        self.fs.conns.setdefault(self.name, set()).add(conn)
+
+    def connection_lost(self, exc):
+        self.fs.conns.get(self.name, set()).discard(self.conn)
+
+    async def begin_auth(self, username):
+        delay = self.fs.slow(self.name)
+        if delay:
+            await asyncio.sleep(delay)  # `slow`: the TCP connection is accepted, then stalls
+        return True
+
+    def password_auth_supported(self):
+        return False
+
+    def kbdint_auth_supported(self):
+        return False
+
+    def public_key_auth_supported(self):
+        return True
+
+    def validate_public_key(self, username, key):
+        if self.fs.fleet.host_faults(self.name, "auth-fail"):
+            return False
+        return username == keys.OPS_USER and key.public_data == self.fs.client_pub.public_data
+
+    def session_requested(self):
+        return ExecSession(self.fs, self.name)
+
+
+class ExecSession(asyncssh.SSHServerSession):
+    def __init__(self, fleet_server: FleetServer, name: str):
+        self.fs, self.name = fleet_server, name
+        self.chan = None
+        self.command = None
+
+    def connection_made(self, chan):
+        self.chan = chan
+
+    def pty_requested(self, term_type, term_size, term_modes):
+        return False
+
+    def shell_requested(self):
+        return False
+
+    def subsystem_requested(self, subsystem):
+        return False
+
+    def exec_requested(self, command):
+        self.command = command
+        return True
+
+    def session_started(self):
+        task = asyncio.ensure_future(self._run())
+        self.fs.tasks.add(task)
+        task.add_done_callback(self.fs.tasks.discard)
+
+    async def _run(self):
+        delay = self.fs.slow(self.name)
+        if delay:
+            await asyncio.sleep(delay)
+        out, err, rc = commands.run(self.fs.fleet, self.name, self.command or "")
+        try:
+            if out:
+                self.chan.write(out)
+            if err:
+                self.chan.write_stderr(err)
+            self.chan.exit(rc)
+        except (OSError, asyncssh.Error, BrokenPipeError) as exc:
+            log.debug("%s: client went away: %s", self.name, exc)
+
+
+class FleetServer:
+    def __init__(
+        self,
+        spec_source,
+        state_dir,
+        base_port: int = 22000,
+        bind: str = "127.0.0.1",
+        scale_n: int = 0,
+        time_scale: float = 1.0,
+        tick: float = 0.1,
+    ):
+        if bind not in ("127.0.0.1", "localhost") and not bind.startswith("127."):
+            raise ServeError(f"refusing to bind {bind}: fleetsim serves loopback only")
+        self.dir = Path(state_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.dir / "server.lock", "a")  # noqa: SIM115 - held while serving
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise ServeError(f"another fleetsim is serving {self.dir}") from None
+        spec = load_spec(spec_source)
+        if scale_n:
+            scale.extend(spec, scale_n)
+        inventory.write_topology(self.dir, spec)
+        self.spec, self.bind, self.tick = spec, bind, tick
+        (self.dir / "ready").unlink(missing_ok=True)
+        self.fleet = Fleet(spec, self.dir, time_scale)
+        names = [h["name"] for h in spec["hosts"]]
+        self.host_keys = keys.host_keys(self.dir, names)
+        self.client_pub = keys.client_key(self.dir)
+        self.ports = resolve_ports(self.dir, names, base_port, bind)
+        atomic_write(self.dir / "ports.json", json.dumps(self.ports))
+        self.acceptors: dict[str, tuple] = {}  # name -> (acceptor, key id)
+        self.conns: dict[str, set] = {}
+        self.tasks: set = set()
+        self._stop = None
+        self._last_save = 0.0
+
+    def slow(self, name: str) -> float:
+        return max((float(f["args"][0]) for f in self.fleet.host_faults(name, "slow")), default=0.0)
+
+    def wanted_key(self, name: str):
+        if self.fleet.host_faults(name, "hostkey-change"):
+            return "alt", keys.alt_host_key(self.dir, name)
+        return "main", self.host_keys[name]
+
+    async def _listen(self, name: str) -> None:
+        tag, key = self.wanted_key(name)
+        acceptor = await asyncssh.create_server(
+            lambda: HostServer(self, name),
+            self.bind,
+            self.ports[name],
+            server_host_keys=[key],
+            server_version=SERVER_VERSION,
+            allow_pty=False,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            login_timeout=30,
+            reuse_address=True,
+        )
+        self.acceptors[name] = (acceptor, tag)
+
+    async def _close(self, name: str) -> None:
+        acceptor, _ = self.acceptors.pop(name)
+        acceptor.close()
+        for conn in list(self.conns.get(name, ())):
+            conn.abort()  # a host that goes down drops its sessions too
+        await acceptor.wait_closed()
+
+    async def sync_listeners(self) -> None:
+        for name in self.fleet.hosts:
+            want = self.fleet.is_up(name)
+            have = self.acceptors.get(name)
+            if have and (not want or have[1] != self.wanted_key(name)[0]):
+                await self._close(name)
+                have = None
+            if want and not have:
+                await self._listen(name)
+
+    def step(self) -> None:
+        """Faults, then dynamics; the caller re-syncs listeners when faults changed."""
+        dynamics.advance(self.fleet, self.fleet.now())
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        faults.reconcile(self.fleet)
+        self.step()
+        await self.sync_listeners()
+        self.fleet.save()
+        host_keys = {n: keys.public_line(k) for n, k in self.host_keys.items()}
+        inventory.write(self.dir, inventory.build(self.spec, self.ports, host_keys, self.bind))
+        atomic_write(self.dir / "ready", f"{len(self.ports)}\n")
+
+    def banner(self) -> str:
+        ports = sorted(self.ports.values())
+        contiguous = ports == list(range(ports[0], ports[0] + len(ports)))
+        shown = f"{ports[0]}-{ports[-1]}" if contiguous else ",".join(map(str, ports))
+        return f"fleetsim: serving {len(ports)} hosts on {self.bind}:{shown}; state {self.dir}"
+
+    async def run_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stop.is_set():
+            if faults.reconcile(self.fleet):
+                await self.sync_listeners()
+            self.step()
+            if loop.time() - self._last_save >= SAVE_EVERY:
+                self.fleet.save()
+                self._last_save = loop.time()
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.tick)
+            except TimeoutError:
+                continue
+
+    async def shutdown(self) -> None:
+        for name in list(self.acceptors):
+            await self._close(name)
+        for t in list(self.tasks):
+            t.cancel()
+        self.fleet.save()
+        (self.dir / "ready").unlink(missing_ok=True)
+        self._lock.close()
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
