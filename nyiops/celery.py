@@ -20,6 +20,13 @@ app.conf.task_routes = {
     "alerts.tasks.*": {"queue": "notify"},
 }
 # Beat only runs sweepers; per-host poll due-times are a column on Host.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    "hosts-dispatch-due-polls": {
+        "task": "hosts.tasks.dispatch_due_polls",
+        "schedule": float(os.environ.get("NYIOPS_DISPATCH_INTERVAL", "2")),
+    },
+    "hosts-sweep-poll-health": {"task": "hosts.tasks.sweep_poll_health", "schedule": 30.0},
+    "hosts-prune-history": {"task": "hosts.tasks.prune_history", "schedule": 3600.0},
+}
 
 app.autodiscover_tasks()

@@ -37,9 +37,9 @@ def test_project_has_tasks_and_every_task_declares_queue_limits_and_retries():
     assert tasks, "no project task registered: autodiscovery is broken"
     for name, task in tasks.items():
         assert hasattr(task, "nyiops_retry"), f"{name} is not declared with nyiops_task"
-        assert task.queue in QUEUES, f"{name} has no known queue"
+        assert task.nyiops_queue in QUEUES, f"{name} has no known queue"
         route = celery_app.amqp.router.route({}, name)
-        assert route["queue"].name == task.queue, f"{name}: route and declared queue differ"
+        assert route["queue"].name == task.nyiops_queue, f"{name}: route and declared queue differ"
         assert task.soft_time_limit and task.time_limit, f"{name} has no time limits"
         assert task.soft_time_limit < task.time_limit
 

@@ -1,5 +1,6 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from hosts.models.inventory import Host
 from hosts.validators import absolute_path_validator, host_name_validator, zfs_dataset_validator
@@ -17,6 +18,8 @@ class BackupJob(models.Model):
         default=1440, validators=[MinValueValidator(5), MaxValueValidator(7 * 1440)]
     )
     log_path = models.CharField(max_length=300, validators=[absolute_path_validator])
+    # Staleness of a job that never succeeded is measured from here.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["name"]

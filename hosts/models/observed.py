@@ -15,7 +15,9 @@ class ObservedQuerySet(models.QuerySet):
 
 class Observed(models.Model):
     first_seen_at = models.DateTimeField(auto_now_add=True)
-    observed_at = models.DateTimeField()
+    # When the row last changed; freshness is the host's last_success_at (rows are not
+    # rewritten by polls that find nothing new).
+    changed_at = models.DateTimeField()
     gone_at = models.DateTimeField(null=True, blank=True)
 
     objects = ObservedQuerySet.as_manager()
@@ -47,6 +49,7 @@ class HostFacts(models.Model):
     subsystem_errors = models.JSONField(default=dict, blank=True)
     raw_outputs = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    metrics_sampled_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"facts of {self.host}"

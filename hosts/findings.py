@@ -1,0 +1,246 @@
+"""Load observed state into the health rules' views, evaluate, and store the findings.
+
+Findings are replaced per scope: after a poll of host H, the scopes "host:H", "poll:H" and
+"cluster:C" for each cluster C of H hold exactly what the rules found, no more, no less.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Max, Q
+
+from hosts.health import (
+    BackendView,
+    BackupView,
+    ClusterView,
+    DeviceView,
+    Finding,
+    HostView,
+    MirrorView,
+    PoolView,
+    Thresholds,
+    VhidView,
+    evaluate_host,
+)
+from hosts.health_pairs import evaluate_backup, evaluate_cluster, evaluate_poll_stale
+from hosts.keys import fingerprint
+from hosts.models import (
+    BackupJob,
+    BackupRun,
+    Cluster,
+    Host,
+    HostFacts,
+    StatusEvent,
+)
+from hosts.models import (
+    Finding as FindingRow,
+)
+
+
+def thresholds() -> Thresholds:
+    return Thresholds(**getattr(settings, "NYIOPS_HEALTH_THRESHOLDS", {}))
+
+
+def _key(kind: str, b64: str) -> str:
+    return f"{kind} {fingerprint(b64)}" if b64 else ""
+
+
+def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
+    """HostViews for many hosts in a fixed number of queries."""
+    hosts = Host.objects.filter(pk__in=host_ids).prefetch_related(
+        "carp_vhids", "mirrors__components", "zpools__devices", "jails", "haproxy_backends__servers"
+    )
+    facts = {f.host_id: f for f in HostFacts.objects.filter(host_id__in=host_ids)}
+    master_since: dict[tuple[int, str], datetime] = {
+        (row["host_id"], row["subject"]): row["at"]
+        for row in StatusEvent.objects.filter(
+            host_id__in=host_ids, subject_type="carp", field="state", new="MASTER"
+        )
+        .values("host_id", "subject")
+        .annotate(at=Max("at"))
+    }
+    views = {}
+    for h in hosts:
+        f = facts.get(h.pk) or HostFacts(host=h)
+        views[h.pk] = HostView(
+            id=h.pk,
+            name=h.name,
+            reachability=h.reachability,
+            reason=h.reachability_reason,
+            roles=tuple(h.roles),
+            last_success_at=h.last_success_at,
+            offered_key=_key(h.offered_key_type, h.offered_key_base64),
+            pinned_key=_key(h.host_key_type, h.host_key_base64),
+            carp_preempt=f.carp_preempt,
+            carp_demotion=f.carp_demotion,
+            pfsync_present=f.pfsync_present,
+            pfsync_syncok=f.pfsync_syncok,
+            pf_states=f.pf_states,
+            pf_ruleset_hash=f.pf_ruleset_hash,
+            vhids=tuple(
+                VhidView(
+                    v.interface,
+                    v.vhid,
+                    v.state,
+                    v.advbase,
+                    v.advskew,
+                    tuple(v.vips),
+                    master_since.get((h.pk, f"vhid {v.vhid}@{v.interface}")),
+                )
+                for v in h.carp_vhids.all()
+                if v.gone_at is None
+            ),
+            mirrors=tuple(
+                MirrorView(
+                    m.name,
+                    m.state,
+                    tuple((c.name, c.state, c.synchronized_pct) for c in m.components.all()),
+                )
+                for m in h.mirrors.all()
+                if m.gone_at is None
+            ),
+            pools=tuple(
+                PoolView(
+                    p.name,
+                    p.health,
+                    p.cap_pct,
+                    p.scan_kind,
+                    p.scan_state,
+                    p.scan_pct,
+                    p.scan_finished_at,
+                    tuple(
+                        DeviceView(
+                            d.name,
+                            d.state,
+                            d.read_errors,
+                            d.write_errors,
+                            d.cksum_errors,
+                            d.section,
+                            d.depth,
+                        )
+                        for d in p.devices.all()
+                    ),
+                )
+                for p in h.zpools.all()
+                if p.gone_at is None
+            ),
+            stopped_jails=tuple(j.name for j in h.jails.all() if not j.running and not j.gone_at),
+            backends=tuple(
+                BackendView(
+                    b.name,
+                    b.status,
+                    tuple((s.name, s.status) for s in b.servers.all() if s.gone_at is None),
+                )
+                for b in h.haproxy_backends.all()
+                if b.gone_at is None
+            ),
+            subsystem_errors=dict(f.subsystem_errors or {}),
+        )
+    return views
+
+
+def backup_views(target: Host) -> list[BackupView]:
+    jobs = list(BackupJob.objects.filter(target=target).select_related("source"))
+    last_runs = {}
+    last_success = dict(
+        BackupRun.objects.filter(job__in=jobs, exit_code=0)
+        .values_list("job_id")
+        .annotate(Max("finished_at"))
+    )
+    for run in BackupRun.objects.filter(job__in=jobs, finished_at__isnull=False).order_by(
+        "job_id", "-started_at"
+    ):
+        last_runs.setdefault(run.job_id, run)
+    views = []
+    for job in jobs:
+        run = last_runs.get(job.pk)
+        views.append(
+            BackupView(
+                id=job.pk,
+                name=job.name,
+                source_id=job.source_id,
+                source=job.source.name,
+                target_id=target.pk,
+                schedule_minutes=job.schedule_minutes,
+                created_hint=job.created_at,
+                last_exit_code=run.exit_code if run else None,
+                last_finished_at=run.finished_at if run else None,
+                last_error=(run.error_lines[-1] if run and run.error_lines else ""),
+                last_snapshot_verified=run.snapshot_verified if run else None,
+                last_success_at=last_success.get(job.pk),
+            )
+        )
+    return views
+
+
+def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int]:
+    """Re-judge a host and every cluster it belongs to; returns (scopes, findings stored)."""
+    t = thresholds()
+    clusters = list(Cluster.objects.filter(members__host=host).prefetch_related("members"))
+    member_ids = {m.host_id for c in clusters for m in c.members.all()} | {host.pk}
+    views = load_host_views(sorted(member_ids))
+    findings = evaluate_host(views[host.pk], now, t)
+    if host.has_role("storage"):
+        for backup in backup_views(host):
+            findings += evaluate_backup(backup, now, t)
+    for cluster in clusters:
+        members = tuple(
+            (views[m.host_id], m.role) for m in cluster.members.all() if m.host_id in views
+        )
+        findings += evaluate_cluster(
+            ClusterView(cluster.pk, cluster.name, cluster.kind, members), now, t
+        )
+    scopes = [f"host:{host.pk}", f"poll:{host.pk}"] + [f"cluster:{c.pk}" for c in clusters]
+    replace_findings(scopes, findings, now)
+    return scopes, len(findings)
+
+
+def replace_findings(scopes: list[str], findings: list[Finding], now: datetime) -> None:
+    """Make the stored findings of `scopes` equal `findings`: create new, update changed,
+    delete cleared. first_seen_at survives while a finding keeps holding."""
+    wanted = {f.dedup_key: f for f in findings}
+    existing = {
+        row.dedup_key: row
+        for row in FindingRow.objects.filter(Q(scope__in=scopes) | Q(dedup_key__in=wanted))
+    }
+    FindingRow.objects.filter(
+        pk__in=[row.pk for key, row in existing.items() if key not in wanted]
+    ).delete()
+    for key, f in wanted.items():
+        values = {
+            "scope": f.scope,
+            "kind": f.kind,
+            "severity": f.severity,
+            "host_id": f.host_id,
+            "cluster_id": f.cluster_id,
+            "subject": f.subject[:200],
+            "message": f.message,
+            "details": f.details,
+        }
+        row = existing.get(key)
+        if row is None:
+            FindingRow.objects.create(dedup_key=key, first_seen_at=now, last_seen_at=now, **values)
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            FindingRow.objects.filter(pk=row.pk).update(last_seen_at=now, **values)
+
+
+def evaluate_stale_polls(*, now: datetime) -> list[str]:
+    """The `poll_stale` finding, judged by a sweeper because a host that is not being polled
+    cannot report it itself. Returns the scopes it changed."""
+    t = thresholds()
+    by_scope: dict[str, list[Finding]] = defaultdict(list)
+    current = set(FindingRow.objects.filter(kind="poll_stale").values_list("scope", flat=True))
+    for host in Host.objects.filter(enabled=True).only(
+        "pk", "name", "last_poll_at", "poll_interval", "reachability"
+    ):
+        view = HostView(id=host.pk, name=host.name, reachability=host.reachability)
+        found = evaluate_poll_stale(view, host.last_poll_at, host.poll_interval, now, t)
+        if found:
+            by_scope[f"poll:{host.pk}"] += found
+    changed = sorted(current | set(by_scope))
+    for scope in changed:
+        replace_findings([scope], by_scope.get(scope, []), now)
+    return changed

@@ -1,0 +1,344 @@
+"""Health rules that need more than one host: CARP pairs and groups, and backups (pure)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from hosts.health import (
+    CRITICAL,
+    DEFAULT_THRESHOLDS,
+    INFO,
+    WARNING,
+    BackupView,
+    ClusterView,
+    Finding,
+    HostView,
+    Thresholds,
+)
+
+CARP_KINDS = ("firewall", "loadbalancer", "jail-service", "vpn")
+
+
+def _cluster_finding(
+    c: ClusterView, kind: str, severity: str, message: str, key: str = "", **details
+) -> Finding:
+    return Finding(
+        kind=kind,
+        severity=severity,
+        scope=f"cluster:{c.id}",
+        dedup_key=f"{kind}:cluster:{c.name}" + (f":{key}" if key else ""),
+        subject=c.name,
+        message=f"{c.name}: {message}",
+        cluster_id=c.id,
+        details=details,
+    )
+
+
+def _fmt(n: int | None) -> str:
+    return "?" if n is None else f"{n:,}"
+
+
+def _vhid_states(c: ClusterView) -> dict[int, dict[str, str]]:
+    """vhid -> {host name: state}, from members whose data is current; an unreachable
+    member's vhids count as unknown, not as its last known state."""
+    states: dict[int, dict[str, str]] = defaultdict(dict)
+    for host, _role in c.members:
+        for v in host.vhids:
+            states[v.vhid][host.name] = v.state if host.reachable else "UNKNOWN"
+    return states
+
+
+def pfsync_verdict(members: list[HostView]) -> tuple[bool, str]:
+    """Would a failover keep connections? Only if pfsync is up and in sync on every member."""
+    problems = []
+    for h in members:
+        if not h.reachable:
+            problems.append(f"{h.name} unknown")
+        elif h.pfsync_present is False:
+            problems.append(f"pfsync missing on {h.name}")
+        elif h.pfsync_syncok == 0:
+            problems.append(f"pfsync not in sync on {h.name}")
+    return (not problems, "pfsync in sync" if not problems else "; ".join(problems))
+
+
+def evaluate_cluster(
+    c: ClusterView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
+) -> list[Finding]:
+    if c.kind not in CARP_KINDS or not c.members:
+        return []
+    out: list[Finding] = []
+    hosts = [h for h, _ in c.members]
+    primary = next((h for h, role in c.members if role == "primary"), None)
+    states = _vhid_states(c)
+    split = sorted(v for v, by in states.items() if list(by.values()).count("MASTER") > 1)
+    if split:
+        masters = sorted({n for v in split for n, s in states[v].items() if s == "MASTER"})
+        out.append(
+            _cluster_finding(
+                c,
+                "split_brain",
+                CRITICAL,
+                f"split brain: {', '.join(masters)} are all MASTER for vhid "
+                f"{', '.join(map(str, split))}",
+                vhids=split,
+                masters=masters,
+            )
+        )
+    none = sorted(v for v, by in states.items() if "MASTER" not in by.values())
+    if none:
+        unknown = sorted({n for v in none for n, s in states[v].items() if s == "UNKNOWN"})
+        note = f" ({', '.join(unknown)} state unknown)" if unknown else ""
+        out.append(
+            _cluster_finding(
+                c,
+                "no_master",
+                CRITICAL,
+                f"no MASTER for vhid {', '.join(map(str, none))}{note}",
+                vhids=none,
+            )
+        )
+    masters_by_host: dict[str, list[int]] = defaultdict(list)
+    for vhid, by in states.items():
+        for name, state in by.items():
+            if state == "MASTER" and vhid not in split:
+                masters_by_host[name].append(vhid)
+    preempt = any(h.carp_preempt == 1 for h in hosts if h.reachable)
+    if preempt and len(masters_by_host) > 1:
+        spread = "; ".join(
+            f"{n}: {', '.join(map(str, sorted(v)))}" for n, v in sorted(masters_by_host.items())
+        )
+        out.append(
+            _cluster_finding(
+                c,
+                "mixed_master",
+                WARNING,
+                f"MASTER split across members with preempt on ({spread})",
+                masters={n: sorted(v) for n, v in masters_by_host.items()},
+            )
+        )
+    if primary is not None:
+        out += _failover(c, primary, states, masters_by_host, split)
+    if c.kind in ("firewall", "vpn"):
+        ok, verdict = pfsync_verdict(hosts)
+        reachable = [h for h in hosts if h.reachable]
+        if not ok and any(h.pfsync_present is False or h.pfsync_syncok == 0 for h in reachable):
+            out.append(
+                _cluster_finding(
+                    c,
+                    "pfsync_down",
+                    CRITICAL,
+                    f"{verdict}: a failover now would drop connections",
+                    verdict=verdict,
+                )
+            )
+        out += _state_divergence(c, reachable, t)
+    out += _config_drift(c, [h for h in hosts if h.reachable])
+    return out
+
+
+def _failover(c, primary: HostView, states, masters_by_host, split) -> list[Finding]:
+    """The intended primary is not MASTER for some vhid that another member holds."""
+    moved = sorted(
+        v
+        for v, by in states.items()
+        if v not in split and by.get(primary.name) != "MASTER" and "MASTER" in by.values()
+    )
+    if not moved:
+        return []
+    new_master = next(n for n, s in states[moved[0]].items() if s == "MASTER")
+    holder = next(h for h, _ in c.members if h.name == new_master)
+    since = [v.master_since for v in holder.vhids if v.vhid in moved and v.master_since]
+    at = max(since) if since else None
+    hosts = [h for h, _ in c.members]
+    ok, verdict = pfsync_verdict(hosts)
+    tables = " / ".join(_fmt(h.pf_states) for h in hosts)
+    when = f" at {at:%H:%M:%S}" if at else ""
+    detail = f"; {verdict}" + (f", state tables {tables}" if c.kind in ("firewall", "vpn") else "")
+    return [
+        _cluster_finding(
+            c,
+            "preferred_master_is_backup",
+            WARNING,
+            f"{new_master} became MASTER for vhid {', '.join(map(str, moved))} "
+            f"(was {primary.name}){when}{detail}",
+            new_master=new_master,
+            old_master=primary.name,
+            vhids=moved,
+            at=at.isoformat() if at else None,
+            pfsync_ok=ok,
+            states=[h.pf_states for h in hosts],
+        )
+    ]
+
+
+def _state_divergence(c: ClusterView, reachable: list[HostView], t: Thresholds) -> list[Finding]:
+    counts = [h.pf_states for h in reachable if h.pf_states is not None]
+    if len(counts) < 2 or len(counts) != len(reachable):
+        return []
+    high, low = max(counts), min(counts)
+    if high < t.state_divergence_min or (high - low) / high <= t.state_divergence_share:
+        return []
+    tables = " / ".join(f"{h.name} {_fmt(h.pf_states)}" for h in reachable)
+    return [
+        _cluster_finding(
+            c,
+            "state_tables_diverged",
+            WARNING,
+            f"pf state tables differ by {100 * (high - low) / high:.0f}% ({tables}): a failover "
+            "would drop the difference",
+            states={h.name: h.pf_states for h in reachable},
+        )
+    ]
+
+
+def _config_drift(c: ClusterView, reachable: list[HostView]) -> list[Finding]:
+    if len(reachable) < 2:
+        return []
+    differences = []
+
+    def compare(label: str, value_of):
+        values = {h.name: value_of(h) for h in reachable}
+        if len({repr(v) for v in values.values()}) > 1:
+            shown = "; ".join(f"{n}: {v}" for n, v in values.items())
+            differences.append(f"{label} ({shown})")
+
+    compare("vhids", lambda h: sorted({v.vhid for v in h.vhids}))
+    all_vhids = sorted({v.vhid for h in reachable for v in h.vhids})
+    for vhid in all_vhids:
+        compare(
+            f"vhid {vhid} advbase",
+            lambda h, vhid=vhid: sorted({v.advbase for v in h.vhids if v.vhid == vhid}),
+        )
+        compare(
+            f"vhid {vhid} VIPs",
+            lambda h, vhid=vhid: sorted({ip for v in h.vhids if v.vhid == vhid for ip in v.vips}),
+        )
+    compare("net.inet.carp.preempt", lambda h: h.carp_preempt)
+    if c.kind in ("firewall", "vpn", "loadbalancer"):
+        compare("pf ruleset", lambda h: h.pf_ruleset_hash[:12] or None)
+    if not differences:
+        return []
+    return [
+        _cluster_finding(
+            c,
+            "pair_config_drift",
+            WARNING,
+            "members differ: " + "; ".join(differences),
+            differences=differences,
+        )
+    ]
+
+
+# rsync exit codes (rsync(1)): how bad each is for a backup.
+RSYNC_CLASSES = {
+    0: (None, "success"),
+    6: (WARNING, "daemon could not append to its log file"),
+    23: (WARNING, "partial transfer due to error"),
+    24: (WARNING, "partial transfer: source files vanished (normal on live hosts)"),
+    25: (WARNING, "--max-delete stopped deletions"),
+    255: (CRITICAL, "source unreachable (remote shell error)"),
+    10: (CRITICAL, "socket I/O error"),
+    12: (CRITICAL, "protocol data stream error"),
+    30: (CRITICAL, "timeout in data send/receive"),
+    35: (CRITICAL, "timeout waiting for daemon connection"),
+    20: (CRITICAL, "aborted by a signal"),
+    1: (CRITICAL, "syntax or usage error (configuration)"),
+    2: (CRITICAL, "protocol incompatibility (configuration)"),
+    4: (CRITICAL, "requested action not supported (configuration)"),
+    127: (CRITICAL, "rsync not found"),
+}
+
+
+def rsync_meaning(code: int | None) -> tuple[str | None, str]:
+    if code is None:
+        return (None, "running or unknown")
+    return RSYNC_CLASSES.get(code, (CRITICAL, f"rsync error {code}"))
+
+
+def evaluate_backup(
+    b: BackupView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
+) -> list[Finding]:
+    out = []
+    scope = f"host:{b.target_id}"
+    severity, meaning = rsync_meaning(b.last_exit_code)
+    if severity is not None:
+        message = f"backup {b.name} of {b.source} failed: exit {b.last_exit_code}, {meaning}"
+        if b.last_error:
+            message += f" ({b.last_error[:160]})"
+        out.append(
+            Finding(
+                "backup_failed",
+                severity,
+                scope,
+                f"backup_failed:job:{b.name}",
+                f"backup {b.name}",
+                message,
+                host_id=b.source_id,
+                details={"exit_code": b.last_exit_code, "meaning": meaning},
+            )
+        )
+    elif b.last_exit_code == 0 and b.last_snapshot_verified is False:
+        out.append(
+            Finding(
+                "backup_failed",
+                WARNING,
+                scope,
+                f"backup_failed:job:{b.name}",
+                f"backup {b.name}",
+                f"backup {b.name} of {b.source}: rsync succeeded but its snapshot "
+                "is missing on the target",
+                host_id=b.source_id,
+                details={"exit_code": 0, "meaning": "snapshot missing"},
+            )
+        )
+    limit = timedelta(minutes=b.schedule_minutes * t.backup_stale_factor)
+    reference = b.last_success_at or b.created_hint
+    if reference is not None and now - reference > limit:
+        age = now - reference
+        hours = age.total_seconds() / 3600
+        what = "last good backup" if b.last_success_at else "no good backup since tracking began"
+        out.append(
+            Finding(
+                "backup_stale",
+                WARNING,
+                scope,
+                f"backup_stale:job:{b.name}",
+                f"backup {b.name}",
+                f"backup {b.name} of {b.source}: {what} {hours:.1f} h ago "
+                f"(schedule every {b.schedule_minutes / 60:g} h)",
+                host_id=b.source_id,
+                details={"age_hours": round(hours, 1)},
+            )
+        )
+    return out
+
+
+def evaluate_poll_stale(
+    h: HostView,
+    last_poll_at: datetime | None,
+    interval: int,
+    now: datetime,
+    t: Thresholds = DEFAULT_THRESHOLDS,
+) -> list[Finding]:
+    """Polls are not happening at all (workers or beat down): the data shown is old."""
+    limit = timedelta(seconds=interval * t.poll_stale_intervals)
+    # A host never polled yet shows as "not polled yet" on its own; staleness is about
+    # data that stopped coming.
+    if last_poll_at is None or now - last_poll_at <= limit:
+        return []
+    when = "never polled" if last_poll_at is None else f"last polled {last_poll_at:%H:%M:%S}"
+    return [
+        Finding(
+            "poll_stale",
+            WARNING,
+            f"host:{h.id}",
+            f"poll_stale:host:{h.name}",
+            h.name,
+            f"{h.name}: data is stale ({when}; expected every {interval} s)",
+            host_id=h.id,
+        )
+    ]
+
+
+__all__ = ["INFO", "evaluate_backup", "evaluate_cluster", "evaluate_poll_stale", "rsync_meaning"]

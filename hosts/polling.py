@@ -1,0 +1,300 @@
+"""What to run on a host of each role, in one SSH round trip, and how to cut the output.
+
+A poll is one exec of a shell script built only from fixed strings and validated values
+(dataset names and log paths pass model validators, and are shlex-quoted anyway). Each
+command's output is framed by marker lines carrying a per-poll nonce, so text printed by a
+host can never forge a section boundary.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from hosts.choices import Reachability
+from hosts.findings import evaluate_and_store
+from hosts.models import BackupJob, Host, HostFacts, PollRun, StatusEvent
+from hosts.observe import store_poll
+from hosts.observe_common import PollContext
+from hosts.signals import findings_updated
+from hosts.ssh import ConnectionPool, HostKey, HostKeyChanged, HostKeyUnknown, SSHError, SSHTarget
+
+# The -o columns the poller asks for; the parsers are told them because -H prints no header.
+ZPOOL_LIST_COLUMNS = ("name", "size", "alloc", "free", "frag", "cap", "health")
+ZFS_SNAPSHOT_COLUMNS = ("name", "creation", "used", "referenced")
+HAPROXY_SOCKET = "/var/run/haproxy.sock"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of a poll: `key` names its section, `kind` the parser that reads it."""
+
+    key: str
+    shell: str
+    kind: str | None
+    columns: tuple[str, ...] | None = None
+    subject: str = ""  # e.g. the backup job a log belongs to
+
+
+@dataclass
+class Section:
+    command: Command
+    output: str
+    exit_status: int | None
+
+
+@dataclass
+class PollPlan:
+    commands: list[Command]
+    nonce: str = field(default_factory=lambda: secrets.token_hex(8))
+
+    def script(self) -> str:
+        lines = []
+        for cmd in self.commands:
+            lines.append(f"echo {shlex.quote(self._begin(cmd))}")
+            # stderr stays on its own stream; the section's exit status says what failed.
+            lines.append(cmd.shell)
+            lines.append(f'echo "{self._end()} $?"')
+        return "; ".join(lines)
+
+    def _begin(self, cmd: Command) -> str:
+        return f"@@nyiops {self.nonce} begin {cmd.key}"
+
+    def _end(self) -> str:
+        return f"@@nyiops {self.nonce} end"
+
+    def split(self, stdout: str) -> tuple[list[Section], list[str]]:
+        """Cut stdout into one section per command. Missing sections (output truncated, the
+        script killed) are reported, never invented."""
+        by_key = {cmd.key: cmd for cmd in self.commands}
+        sections: list[Section] = []
+        problems: list[str] = []
+        current: Command | None = None
+        buffer: list[str] = []
+        begin_prefix = f"@@nyiops {self.nonce} begin "
+        end_prefix = f"{self._end()} "
+        for line in stdout.splitlines():
+            if line.startswith(begin_prefix):
+                current = by_key.get(line[len(begin_prefix) :])
+                buffer = []
+            elif current is not None and line.startswith(end_prefix):
+                status_text = line[len(end_prefix) :].strip()
+                status = int(status_text) if status_text.isdigit() else None
+                sections.append(Section(current, "\n".join(buffer) + "\n", status))
+                current = None
+            elif current is not None:
+                buffer.append(line)
+        seen = {s.command.key for s in sections}
+        for cmd in self.commands:
+            if cmd.key not in seen:
+                problems.append(f"{cmd.key}: no complete output (truncated or interrupted)")
+        return sections, problems
+
+
+def _socat(request: str) -> str:
+    return f"echo {shlex.quote(request)} | socat stdio {HAPROXY_SOCKET}"
+
+
+BASE = [
+    Command("freebsd-version", "freebsd-version", "freebsd-version"),
+    Command("uname", "uname -a", "uname"),
+    Command("gmirror-list", "gmirror list", "gmirror-list"),
+    Command("zpool-status", "zpool status -p", "zpool-status"),
+    Command(
+        "zpool-list",
+        "zpool list -Hp -o " + ",".join(ZPOOL_LIST_COLUMNS),
+        "zpool-list",
+        ZPOOL_LIST_COLUMNS,
+    ),
+]
+CARP = [
+    Command("ifconfig", "ifconfig -a", "ifconfig"),
+    Command("sysctl-carp", "sysctl net.inet.carp", "sysctl"),
+    Command("pfctl-info", "pfctl -si", "pfctl-info"),
+    Command("pfctl-rules", "pfctl -sr", None),
+]
+HAPROXY = [
+    Command("haproxy-stat", _socat("show stat"), "haproxy-stat"),
+    Command("haproxy-servers-state", _socat("show servers state"), "haproxy-servers-state"),
+]
+JAILS = [Command("jls", "jls --libxo json", "jls")]
+
+
+def plan_for(host: Host, backup_jobs: list[BackupJob] | None = None) -> PollPlan:
+    """The commands a host's roles call for, in a fixed order."""
+    commands = list(BASE)
+    if host.has_role("firewall") or host.has_role("loadbalancer"):
+        commands += CARP
+    if host.has_role("loadbalancer"):
+        commands += HAPROXY
+    if host.has_role("jailhost") or host.has_role("dns"):
+        commands += JAILS
+    if host.has_role("storage"):
+        for job in backup_jobs or []:
+            commands.append(
+                Command(
+                    f"backup-log:{job.name}",
+                    f"cat {shlex.quote(job.log_path)}",
+                    None,
+                    subject=job.name,
+                )
+            )
+            commands.append(
+                Command(
+                    f"snapshots:{job.name}",
+                    "zfs list -Hp -t snapshot -o "
+                    + ",".join(ZFS_SNAPSHOT_COLUMNS)
+                    + f" -s creation -r {shlex.quote(job.dataset)}",
+                    "zfs-list",
+                    ZFS_SNAPSHOT_COLUMNS,
+                    subject=job.name,
+                )
+            )
+    return PollPlan(commands)
+
+
+# --- running a poll -------------------------------------------------------------------------
+
+# One pool per worker process: persistent connections are reused across polls of a host.
+CONNECTIONS = ConnectionPool()
+
+
+@dataclass
+class PollOutcome:
+    host: str
+    status: str
+    reachability: str
+    reason: str
+    duration_ms: int
+    events: int
+    findings: int
+    subsystem_errors: dict[str, str]
+
+    def summary(self) -> str:
+        text = f"{self.host}: {self.status} in {self.duration_ms} ms, {self.events} events"
+        if self.reason:
+            text += f" ({self.reason})"
+        return text
+
+
+def ssh_target(host: Host) -> SSHTarget:
+    timeouts = settings.NYIOPS_SSH_TIMEOUTS
+    pinned = HostKey(host.host_key_type, host.host_key_base64) if host.host_key_base64 else None
+    return SSHTarget(
+        name=host.name,
+        address=host.address,
+        port=host.ssh_port,
+        username=host.ssh_user or host.credential.username,
+        private_key=host.credential.private_key,
+        pinned_key=pinned,
+        connect_timeout=timeouts["connect"],
+        banner_timeout=timeouts["banner"],
+        auth_timeout=timeouts["auth"],
+        command_timeout=timeouts["command"],
+    )
+
+
+def _reachability_for(error: SSHError) -> str:
+    if isinstance(error, HostKeyUnknown):
+        return Reachability.HOST_KEY_UNKNOWN
+    if isinstance(error, HostKeyChanged):
+        return Reachability.HOST_KEY_CHANGED
+    return Reachability.UNKNOWN
+
+
+def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
+    """Poll one host: run its plan in one SSH exec, store what changed, judge health.
+
+    Host problems never raise: an unreachable host, a refused key or unreadable output all
+    become the host's state, events and findings, with the last good data kept. Steps:
+    1. record a PollRun; 2. run the plan over the pooled connection; 3. in one transaction,
+    lock the host row, store every section, update reachability and re-evaluate the
+    findings of the host and its clusters; 4. after commit, tell listeners (alerts).
+    """
+    started = timezone.now()
+    clock = time.monotonic()
+    poll = PollRun.objects.create(host=host, claim=claim, started_at=started)
+    jobs = list(host.backup_targets.all()) if host.has_role("storage") else []
+    plan = plan_for(host, jobs)
+    error: SSHError | None = None
+    result = None
+    if host.credential is None:
+        error = SSHError("no SSH credential configured for this host", kind="auth")
+    else:
+        try:
+            result = CONNECTIONS.run(ssh_target(host), plan.script())
+        except SSHError as exc:
+            error = exc
+    sections: list[Section] = []
+    problems: list[str] = []
+    if result is not None:
+        sections, problems = plan.split(result.stdout)
+        if result.stdout_truncated:
+            problems.append("output exceeded the size cap and was truncated")
+    duration_ms = int((time.monotonic() - clock) * 1000)
+    with transaction.atomic():
+        locked = Host.objects.select_for_update().get(pk=host.pk)
+        facts, _ = HostFacts.objects.get_or_create(host=locked)
+        ctx = PollContext(host=locked, facts=facts, poll=poll, now=timezone.now())
+        old_reachability = locked.reachability
+        if error is None:
+            store_poll(ctx, sections, jobs)  # saves the events it collected
+            if problems:
+                facts.subsystem_errors = {**facts.subsystem_errors, "poll": "; ".join(problems)}
+                facts.save(update_fields=["subsystem_errors"])
+            locked.reachability, locked.reachability_reason = Reachability.OK, ""
+            locked.last_success_at = ctx.now
+            poll.status = PollRun.Status.PARTIAL if facts.subsystem_errors else PollRun.Status.OK
+            poll.commands = len(sections)
+        else:
+            locked.reachability = _reachability_for(error)
+            locked.reachability_reason = error.reason[:300]
+            offered = getattr(error, "offered", None)
+            if offered is not None:
+                locked.offered_key_type = offered.key_type
+                locked.offered_key_base64 = offered.key_base64
+                locked.offered_key_seen_at = locked.offered_key_seen_at or ctx.now
+            poll.status = (
+                PollRun.Status.TIMED_OUT
+                if error.kind in ("timeout", "command_timeout")
+                else PollRun.Status.FAILED
+            )
+            poll.error = error.reason[:500]
+        saved = len(ctx.events) if error is None else 0
+        ctx.change("host", locked.name, "reachability", old_reachability, locked.reachability)
+        StatusEvent.objects.bulk_create(ctx.events[saved:])
+        locked.last_poll_at = ctx.now
+        locked.last_poll_duration_ms = duration_ms
+        locked.save(
+            update_fields=[
+                "reachability",
+                "reachability_reason",
+                "last_success_at",
+                "last_poll_at",
+                "last_poll_duration_ms",
+                "offered_key_type",
+                "offered_key_base64",
+                "offered_key_seen_at",
+            ]
+        )
+        poll.finished_at = ctx.now
+        poll.duration_ms = duration_ms
+        poll.save()
+        scopes, finding_count = evaluate_and_store(locked, now=ctx.now)
+        transaction.on_commit(lambda: findings_updated.send(sender=Host, scopes=scopes))
+    return PollOutcome(
+        host=host.name,
+        status=poll.status,
+        reachability=locked.reachability,
+        reason=locked.reachability_reason,
+        duration_ms=duration_ms,
+        events=len(ctx.events),
+        findings=finding_count,
+        subsystem_errors=dict(facts.subsystem_errors) if error is None else {},
+    )

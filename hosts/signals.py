@@ -1,0 +1,5 @@
+from django.dispatch import Signal
+
+# Sent after a poll's transaction commits, with scopes=["host:<id>", "cluster:<id>", ...]
+# whose Finding rows were re-evaluated. The alerts app listens; hosts does not know it.
+findings_updated = Signal()
