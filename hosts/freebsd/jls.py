@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._common import Result, split_lines, to_int
 from ._zjson import load, looks_like_json, obj
 
+_TOKEN_RE = re.compile(r"""(?:[^\s"']|"[^"]*"|'[^']*')+""")
+_QUOTED_RE = re.compile(r""""[^"]*"|'[^']*'""")
 _PARAM_RE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
 
 
@@ -85,10 +86,13 @@ def _nameval(tokens: list[str]) -> dict[str, Any]:
 
 
 def _tokens(line: str) -> list[str] | None:
-    try:
-        return shlex.split(line)
-    except ValueError:  # unbalanced quotes
-        return None
+    """Split like jls quotes: a value holding spaces is wrapped whole in " or ' (quoted_print
+    picks the quote the value does not contain, so there are no escapes). None if unbalanced."""
+    tokens = _TOKEN_RE.findall(line)
+    leftover = _TOKEN_RE.sub("", line)
+    if '"' in leftover or "'" in leftover:
+        return None  # a quote was left open
+    return [_QUOTED_RE.sub(lambda m: m.group(0)[1:-1], t) for t in tokens]
 
 
 def _from_json(text: str) -> JlsResult:

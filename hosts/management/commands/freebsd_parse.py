@@ -11,6 +11,8 @@ from hosts.freebsd import COLUMN_KINDS, PARSERS, ParseError, parse
 
 
 class Command(BaseCommand):
+    # call_command(..., stdin=StringIO(...)) feeds FILE "-" in tests (as loaddata does).
+    stealth_options = ("stdin",)
     help = "Parse captured FreeBSD/OpenZFS/HAProxy/rsync output (FILE '-' = stdin); print JSON."
 
     def add_arguments(self, parser):
@@ -30,17 +32,17 @@ class Command(BaseCommand):
             if kind not in COLUMN_KINDS:
                 raise CommandError(f"--columns only applies to {', '.join(sorted(COLUMN_KINDS))}")
             columns = [c.strip() for c in options["columns"].split(",") if c.strip()]
-        text = self._read(options["file"])
+        text = self._read(options["file"], options.get("stdin"))
         try:
             result = parse(kind, text, columns=columns)
         except ParseError as exc:
             raise CommandError(f"{kind}: {exc}") from exc
         self.stdout.write(json.dumps(result.to_dict(), indent=2, sort_keys=False))
 
-    def _read(self, path: str) -> str:
+    def _read(self, path: str, stdin=None) -> str:
         # Undecodable bytes are replaced, not fatal: the parsers report what they cannot read.
         if path == "-":
-            stream = getattr(self, "stdin", None) or sys.stdin
+            stream = stdin or sys.stdin.buffer
             data = stream.read()
             return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         try:

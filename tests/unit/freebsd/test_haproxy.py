@@ -41,7 +41,10 @@ def test_diamond_14_eight_servers():
     assert app.backend["status"] == "UP" and app.backend["weight"] == 8 and app.backend["act"] == 8
     app1 = app.servers[0].fields
     assert (app1["chkfail"], app1["chkdown"], app1["downtime"]) == (1140, 29, 585)
-    assert _servers(px["Trans-Service"]) == [("trans1", "UP", 1, "L7OK"), ("trans2", "UP", 1, "L7OK")]
+    assert _servers(px["Trans-Service"]) == [
+        ("trans1", "UP", 1, "L7OK"),
+        ("trans2", "UP", 1, "L7OK"),
+    ]
     assert app.servers[7].scur == 1
 
 
@@ -90,7 +93,10 @@ def test_stat_new_columns_and_unknown_status_mapped_by_name():
 def test_servers_state_go_client():
     r = parse_haproxy_servers_state(read("haproxy-show-servers-state__go-client-comment-4-up.txt"))
     assert r.version == 1 and r.parse_errors == ()
-    assert [(s.backend, s.name, s.address, s.op_state, s.admin_state, s.admin_flags) for s in r.servers] == [
+    rows = [
+        (s.backend, s.name, s.address, s.op_state, s.admin_state, s.admin_flags) for s in r.servers
+    ]
+    assert rows == [
         ("indexws", "iws01", "172.24.21.40", 2, 0, ()),
         ("indexws", "iws02", "172.24.21.32", 2, 0, ()),
         ("indexws", "iws03", "172.24.21.33", 2, 0, ()),

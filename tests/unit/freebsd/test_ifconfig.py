@@ -48,9 +48,12 @@ def test_freebsd14_peer_line_and_inet6_vip():
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("ifconfig-carp__jail-grep-master-backup-vm1-vm2.txt", [(2, "MASTER", 100), (1, "MASTER", 100)]),
-        ("ifconfig-carp__opnsense-3671-fw1-grep-master.txt", [(3, "MASTER", 0), (1, "MASTER", 0)]),
-        ("ifconfig-carp__opnsense-3671-fw2-grep-backup.txt", [(3, "BACKUP", 100), (1, "BACKUP", 100)]),
+        ("ifconfig-carp__jail-grep-master-backup-vm1-vm2.txt",
+         [(2, "MASTER", 100), (1, "MASTER", 100)]),
+        ("ifconfig-carp__opnsense-3671-fw1-grep-master.txt",
+         [(3, "MASTER", 0), (1, "MASTER", 0)]),
+        ("ifconfig-carp__opnsense-3671-fw2-grep-backup.txt",
+         [(3, "BACKUP", 100), (1, "BACKUP", 100)]),
         (
             "ifconfig-carp__opnsense-1100-13-vhids-master-grep.txt",
             [(v, "MASTER", 0) for v in (1, 8, 3, 4, 10, 6, 7, 9, 11, 12, 13, 14, 15)],
@@ -100,7 +103,13 @@ def test_pfsync_old_format_prefix_without_syncok():
         "\tpfsync: syncdev: em1 syncpeer: 10.0.0.2 maxupd: 128 defer: on\n"
     )
     p = parse_ifconfig(text).interfaces[0].pfsync
-    assert (p.syncdev, p.syncpeer, p.maxupd, p.defer, p.syncok) == ("em1", "10.0.0.2", 128, True, None)
+    assert (p.syncdev, p.syncpeer, p.maxupd, p.defer, p.syncok) == (
+        "em1",
+        "10.0.0.2",
+        128,
+        True,
+        None,
+    )
 
 
 def test_multiple_interfaces_cidr_and_unknown_state():

@@ -40,7 +40,7 @@ def test_no_changes_comma_bytes():
 
 def test_stats_with_errors_and_terabytes():
     text = (
-        "rsync: send_files failed to open \"/a/b\": Permission denied (13)\n"
+        'rsync: send_files failed to open "/a/b": Permission denied (13)\n'
         "Number of files: 3\nNumber of files transferred: 1\n"
         "Total file size: 6.17T bytes\nTotal transferred file size: 1.00K bytes\n"
         "Literal data: 1,024 bytes\nMatched data: 0 bytes\n"

@@ -41,8 +41,10 @@ def test_zfs_list_default_header_human_sizes():
 
 def test_jls_default_samples():
     for name, jail in [
-        ("jls__ezjail-apollo-local.txt", (1, "10.51.4.133", "apollo-local", "/opt/jails/apollo-local")),
-        ("jls__freebsd11-single-jail-www-local.txt", (1, "10.0.2.202", "www.local", "/usr/jail/www")),
+        ("jls__ezjail-apollo-local.txt",
+         (1, "10.51.4.133", "apollo-local", "/opt/jails/apollo-local")),
+        ("jls__freebsd11-single-jail-www-local.txt",
+         (1, "10.0.2.202", "www.local", "/usr/jail/www")),
     ]:  # fmt: skip
         (j,) = parse_jls(read(name)).jails
         assert (j.jid, j.ipv4[0], j.hostname, j.path) == jail
@@ -60,7 +62,13 @@ def test_jls_handbook_three_jails():
 
 def test_jls_vnet_no_ip():
     (j,) = parse_jls(read("jls__vnet-jail-webserver-no-ip.txt")).jails
-    assert (j.jid, j.ipv4, j.ipv6, j.hostname, j.path) == (1, (), (), "webserver", "/jail/webserver")
+    assert (j.jid, j.ipv4, j.ipv6, j.hostname, j.path) == (
+        1,
+        (),
+        (),
+        "webserver",
+        "/jail/webserver",
+    )
     assert j.to_dict()["ipv4"] == []
 
 

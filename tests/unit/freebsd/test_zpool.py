@@ -172,7 +172,13 @@ def test_zpool_list_hp_samples():
 
     r = parse_zpool_list(read("zpool-list-Hp__telegraf-unavail-pool.txt"), HP_COLUMNS)
     (p,) = r.pools
-    assert (p.name, p.health, p.size, p.frag_pct, p.cap_pct) == ("temp2", "UNAVAIL", None, None, None)
+    assert (p.name, p.health, p.size, p.frag_pct, p.cap_pct) == (
+        "temp2",
+        "UNAVAIL",
+        None,
+        None,
+        None,
+    )
     assert r.parse_errors == ()
 
 
@@ -197,5 +203,11 @@ def test_zpool_list_verbose_header():
 
 def test_zpool_list_json():
     (p,) = parse_zpool_list(read("zpool-list-json__openzfs-man-zpool-list-j.txt")).pools
-    assert (p.name, p.health, p.frag_pct, p.cap_pct, p.dedup_ratio) == ("tank", "ONLINE", 0, 27, 1.0)
+    assert (p.name, p.health, p.frag_pct, p.cap_pct, p.dedup_ratio) == (
+        "tank",
+        "ONLINE",
+        0,
+        27,
+        1.0,
+    )
     assert p.size == 111 * 1024**3 and p.ckpoint is None
