@@ -10,11 +10,16 @@ import sys
 
 from . import ctl
 from .faults import FaultError
-from .server import FleetServer, ServeError
 from .spec import SpecError, load_spec
 
 
+class _NoServeError(Exception):
+    """Stands in for server.ServeError when the server (and asyncssh) was not imported."""
+
+
 def _serve(args) -> int:
+    from .server import FleetServer  # asyncssh is slow to import; ctl and exec skip it
+
     async def main() -> None:
         server = FleetServer(
             args.spec,
@@ -100,6 +105,11 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _serve_error() -> type[Exception]:
+    mod = sys.modules.get("fleetsim.server")
+    return mod.ServeError if mod else _NoServeError
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -112,7 +122,7 @@ def main(argv=None) -> int:
         spec = load_spec(args.spec)
         print(f"fleetsim: {args.spec}: {len(spec['hosts'])} hosts OK")
         return 0
-    except (SpecError, FaultError, ServeError) as exc:
+    except (SpecError, FaultError, _serve_error()) as exc:
         print(f"fleetsim: error: {exc}", file=sys.stderr)
         return 2
 

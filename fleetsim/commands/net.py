@@ -266,10 +266,13 @@ def pf_states(ctx) -> int:
     host, now = ctx.host, ctx.now
     seed, base = ctx.name, host["pf"]["base_states"]
     ps = host["pfsync"]
-    if ps and pfsync_link(ctx) and not ps["bulk_until"]:
+    if ps:
         cl = ctx.fleet.clusters[ps["cluster"]]
-        seed = cl["name"]
-        base = ctx.fleet.hosts[cl["members"][0]["host"]]["pf"]["base_states"]
+        first = cl["members"][0]["host"]
+        seed, base = cl["name"], ctx.fleet.hosts[first]["pf"]["base_states"]
+        if not pfsync_link(ctx) or ps["bulk_until"]:
+            # unsynchronised peers keep only their own states: the tables drift apart
+            base = int(base * (1.07 if ctx.name == first else 0.93))
     phase = int(hashlib.sha256(seed.encode()).hexdigest()[:6], 16) % 628 / 100
     wobble = math.sin(2 * math.pi * now / 900 + phase) * 0.12
     jitter = math.sin(now // 5 * 12.9898 + phase) * 0.01
