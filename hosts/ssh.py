@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import io
 import logging
@@ -115,7 +116,7 @@ class HostKeyChanged(SSHError):
 @dataclass(frozen=True)
 class CommandResult:
     command: str
-    exit_status: int | None  # None: the channel closed without an exit-status (killed by signal)
+    exit_status: int | None  # always set today: a missing status raises SSHError instead
     stdout: str
     stderr: str
     stdout_truncated: bool
@@ -301,15 +302,17 @@ class SSHConnection:
                     kind="command_timeout",
                     command_sent=True,
                 )
-            if chan.exit_status == -1 and not self._transport.is_active():
-                raise SSHError(
-                    "connection lost during command", kind="unreachable", command_sent=True
-                )
+            if chan.exit_status == -1:
+                # Never a partial success: with timeout(1) in front, even a signal death
+                # reports a status, so its absence means the session or connection died.
+                kind = "protocol" if self._transport.is_active() else "unreachable"
+                reason = "session closed before the command reported an exit status"
+                raise SSHError(reason, kind=kind, command_sent=True)
         finally:
             chan.close()
         return CommandResult(
             command=script,
-            exit_status=None if chan.exit_status == -1 else chan.exit_status,
+            exit_status=chan.exit_status,
             stdout=out.text(),
             stderr=err.text(),
             stdout_truncated=out.truncated,
@@ -325,7 +328,10 @@ class SSHConnection:
 
         def expire() -> None:
             fired.set()
-            chan.close()
+            # close() marks the channel closed (waking the waiter) before it sends; a dead
+            # socket at that point only means the transport is already gone.
+            with contextlib.suppress(EOFError, OSError, paramiko.SSHException):
+                chan.close()
 
         timer = threading.Timer(limit, expire)
         timer.daemon = True

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
 import threading
+from pathlib import Path
 
 import asyncssh
 
@@ -87,6 +90,7 @@ class SSHServer:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # so close() can find and kill everything it started
         )
         self.pids.append(proc.pid)
         self._procs.append(proc)
@@ -117,8 +121,7 @@ class SSHServer:
             for conn in self._conns:
                 conn.abort()
             for proc in self._procs:  # the test is over: no process outlives the server
-                if proc.returncode is None:
-                    proc.kill()
+                _kill_session(proc.pid)
                 await proc.wait()
             for task in self._tasks:
                 task.cancel()
@@ -129,6 +132,16 @@ class SSHServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
+
+
+def _kill_session(sid: int) -> None:
+    """SIGKILL every process in session `sid` (timeout(1) moves its child to its own process
+    group, so killpg on the session leader would miss it). Linux /proc only."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid:  # field 6 of stat(5): session id
+                os.kill(int(stat.parent.name), signal.SIGKILL)
 
 
 class RawServer:
