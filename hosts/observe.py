@@ -15,6 +15,7 @@ import hashlib
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from hosts.jailconf import configured_jails
 from hosts.models import (
     CarpVhid,
     HaproxyBackend,
@@ -185,6 +186,10 @@ def store_jails(ctx: PollContext, sections: dict[str, Section]) -> None:
     result = read(ctx, "jails", sections.get("jls"))
     if result is None:
         return
+    conf = sections.get("jail-conf")
+    configured = (
+        set(configured_jails(conf.output)) if conf is not None and conf.exit_status == 0 else None
+    )
     existing = {j.name: j for j in ctx.host.jails.all()}
     seen: set[str] = set()
     for parsed in result.jails:
@@ -208,10 +213,19 @@ def store_jails(ctx: PollContext, sections: dict[str, Section]) -> None:
         )
     if not clean(ctx, "jails"):
         return
-    # jls lists running jails only: a known jail that is missing has stopped.
+    # jls lists running jails only: a configured (or previously seen) jail that is missing
+    # has stopped; one that is neither configured nor running any more is gone.
+    for name in (configured or set()) - seen - set(existing):
+        existing[name] = Jail(host=ctx.host, name=name, running=True)
     for name, row in existing.items():
-        if name not in seen and row.running and row.gone_at is None:
-            ctx.change("jail", name, "running", "yes", "no")
+        if name in seen:
+            continue
+        if configured is not None and name not in configured:
+            if row.pk and row.gone_at is None:
+                mark_gone(ctx.host.jails.filter(pk=row.pk), set(), ctx, "jail", lambda j: j.name)
+            continue
+        if row.running or row.pk is None:
+            ctx.change("jail", name, "running", "yes" if row.pk else "", "no")
             save_if_changed(row, {"running": False, "jid": None}, ctx)
 
 

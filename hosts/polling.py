@@ -123,7 +123,11 @@ HAPROXY = [
     Command("haproxy-stat", _socat("show stat"), "haproxy-stat"),
     Command("haproxy-servers-state", _socat("show servers state"), "haproxy-servers-state"),
 ]
-JAILS = [Command("jls", "jls --libxo json", "jls")]
+JAILS = [
+    # -v: the default field set has no jail name (jls(8)); -v adds name, state and all IPs.
+    Command("jls", "jls -v --libxo json", "jls"),
+    Command("jail-conf", "cat /etc/jail.conf", None),
+]
 
 
 def plan_for(host: Host, backup_jobs: list[BackupJob] | None = None) -> PollPlan:
