@@ -28,7 +28,7 @@ class SpecError(ValueError):
 
 
 def _where(section: str, i: int, entry: Any) -> str:
-    name = entry.get("name") or entry.get("slug") if isinstance(entry, dict) else None
+    name = (entry.get("slug") or entry.get("name")) if isinstance(entry, dict) else None
     return f"{section}[{i}]" + (f" ({name})" if name else "")
 
 
