@@ -27,6 +27,10 @@ app.conf.beat_schedule = {
     },
     "hosts-sweep-poll-health": {"task": "hosts.tasks.sweep_poll_health", "schedule": 30.0},
     "hosts-prune-history": {"task": "hosts.tasks.prune_history", "schedule": 3600.0},
+    "alerts-sync-all": {"task": "alerts.tasks.sync_all_alerts", "schedule": 30.0},
+    "alerts-escalate-due": {"task": "alerts.tasks.escalate_due_alerts", "schedule": 15.0},
+    "alerts-release-silenced": {"task": "alerts.tasks.release_silenced_alerts", "schedule": 15.0},
+    "alerts-audit-escalations": {"task": "alerts.tasks.audit_escalations", "schedule": 60.0},
 }
 
 app.autodiscover_tasks()

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "audit",
     "customers",
     "hosts",
+    "alerts",
 ]
 
 MIDDLEWARE = [

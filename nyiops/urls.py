@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("hosts/", include("hosts.urls")),
+    path("alerts/", include("alerts.urls")),
     path("portal/", include("customers.urls")),
     path("admin/", admin.site.urls),
 ]

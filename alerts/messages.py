@@ -1,0 +1,76 @@
+"""What a page says: the same facts for email text and webhook JSON."""
+
+from alerts import escalation, links
+from alerts.channels import Message
+from alerts.models import Alert, Notification
+
+FAILOVER_KINDS = ("preferred_master_is_backup",)
+CHILDREN_LISTED = 10
+
+
+def headline(alert: Alert) -> str:
+    return f"{alert.subject}: {alert.message}"
+
+
+def expectation(alert: Alert) -> str:
+    """Whether a failover was expected; empty for other kinds."""
+    if alert.kind not in FAILOVER_KINDS:
+        return ""
+    if alert.expected:
+        return f"Expected: {alert.expected_reason}."
+    return "Unexpected: no operation or maintenance window explains it."
+
+
+def build(notification: Notification) -> Message:
+    alert = notification.alert
+    children = list(alert.children.open().order_by("opened_at")[: CHILDREN_LISTED + 1])
+    ack_url = (
+        links.ack_url(alert.pk, notification.recipient_id) if notification.recipient_id else ""
+    )
+    step = (
+        escalation.describe(alert.policy_snapshot, notification.step)
+        if alert.policy_snapshot
+        else ""
+    )
+    lines = [headline(alert)]
+    if expectation(alert):
+        lines.append(expectation(alert))
+    lines += [
+        "",
+        f"Severity: {alert.severity}   Alert #{alert.pk}   "
+        f"Opened: {alert.opened_at:%Y-%m-%d %H:%M:%S} UTC",
+        f"Escalation: {step}" if step else "",
+    ]
+    if children:
+        lines += ["", f"Also explains {alert.children.open().count()} other alert(s):"]
+        lines += [f"  - {headline(c)}" for c in children[:CHILDREN_LISTED]]
+    if ack_url:
+        lines += ["", f"Acknowledge (one click, valid 24 h): {ack_url}"]
+    lines += [f"Details: {links.alert_url(alert.pk)}"]
+    payload = {
+        "event": "alert.page",
+        "alert": {
+            "id": alert.pk,
+            "dedup_key": alert.dedup_key,
+            "kind": alert.kind,
+            "severity": alert.severity,
+            "state": alert.state,
+            "subject": alert.subject,
+            "message": alert.message,
+            "details": alert.details,
+            "expected": alert.expected,
+            "expected_reason": alert.expected_reason,
+            "opened_at": alert.opened_at.isoformat(),
+            "children": [{"id": c.pk, "kind": c.kind, "subject": c.subject} for c in children],
+        },
+        "step": notification.step,
+        "generation": notification.generation,
+        "url": links.alert_url(alert.pk),
+        "ack_url": ack_url,
+    }
+    return Message(
+        subject=f"[nyiops {alert.severity.upper()}] #{alert.pk} {headline(alert)}"[:200],
+        text="\n".join(line for line in lines if line is not None),
+        payload=payload,
+        idempotency_key=notification.idempotency_key,
+    )
