@@ -1,0 +1,38 @@
+"""A simulated fleet, imported into the test database, for integration tests (marker: sim)."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from fleetsim.testing import running_fleet
+from hosts.models import Host
+from hosts.polling import CONNECTIONS, poll_host
+
+DEMO_SPEC = Path(__file__).resolve().parents[2] / "demo" / "fleet.yaml"
+
+
+@pytest.fixture
+def ssh_timeouts(settings):
+    # Shrunk so a slow or dead host fails fast (RELIABILITY.md: timeouts in tests are small).
+    settings.NYIOPS_SSH_TIMEOUTS = {"connect": 1.0, "banner": 1.0, "auth": 1.0, "command": 3.0}
+
+
+@pytest.fixture
+def fleet(tmp_path, db, ssh_timeouts):
+    with running_fleet(DEMO_SPEC, tmp_path / "fleet", base_port=0) as running:
+        call_command("import_inventory", str(running.inventory_path), verbosity=0)
+        yield running
+    CONNECTIONS.close_all()
+
+
+def poll(*names: str):
+    """Poll hosts synchronously, in order; returns the outcomes by host name."""
+    hosts = Host.objects.select_related("credential").filter(name__in=names)
+    by_name = {h.name: h for h in hosts}
+    return {name: poll_host(by_name[name]) for name in names}
+
+
+def poll_all():
+    names = list(Host.objects.order_by("name").values_list("name", flat=True))
+    return poll(*names)
