@@ -1,9 +1,122 @@
-from django.db.models import Count
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+"""NOC pages: the overview with its live widgets, search, and the drill-downs.
 
-from hosts.models import Cluster, Host
-from nyiops.access import staff_required
+Every view is staff-only (customers get 403) and GET views never write. A widget's partial
+view and the overview share one context function from `hosts.dashboard`, so the page and its
+refresh cannot drift apart."""
+
+from functools import partial
+
+from django.apps import apps
+from django.contrib import messages
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from customers.models import Customer
+from hosts import dashboard, dashboard_detail, services
+from hosts.choices import ClusterKind
+from hosts.models import BackupJob, Cluster, HaproxyBackend, Host, Mirror, ZPool
+from nyiops.access import noc_required, staff_required
+
+VERSION_HEADER = "X-Nyiops-Version"
+
+# name -> (context function taking Filters, partial template, refresh seconds)
+WIDGETS = {
+    "findings": (dashboard.findings, "hosts/partials/findings.html", 10),
+    "firewalls": (
+        partial(dashboard.clusters, kind=ClusterKind.FIREWALL),
+        "hosts/partials/clusters.html",
+        10,
+    ),
+    "loadbalancers": (
+        partial(dashboard.clusters, kind=ClusterKind.LOADBALANCER),
+        "hosts/partials/clusters.html",
+        15,
+    ),
+    "jailservices": (
+        partial(dashboard.clusters, kind=ClusterKind.JAIL_SERVICE),
+        "hosts/partials/clusters.html",
+        30,
+    ),
+    "storage": (dashboard.storage, "hosts/partials/storage.html", 30),
+    "backups": (dashboard.backups, "hosts/partials/backups.html", 60),
+    "hosts": (dashboard.hosts_attention, "hosts/partials/hosts.html", 15),
+}
+
+
+def is_partial(request) -> bool:
+    """An htmx request for a fragment; boosted navigation and history restores need the
+    full page (CONVENTIONS.md §12)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx and not htmx.boosted and not htmx.history_restore_request)
+
+
+def unchanged(request, version: str) -> bool:
+    return is_partial(request) and request.headers.get(VERSION_HEADER) == version
+
+
+def widget_context(name: str, filters: dashboard.Filters, data: dict | None = None) -> dict:
+    func, template, every = WIDGETS[name]
+    qs = filters.querystring()
+    return {
+        "w": data if data is not None else func(filters),
+        "widget": name,
+        "widget_url": reverse(f"hosts:widget-{name}") + (f"?{qs}" if qs else ""),
+        "every": every,
+        "template": template,
+    }
+
+
+def page_flags() -> dict:
+    # The alerts app lands separately: link to it only once it is installed.
+    return {"alerts_enabled": apps.is_installed("alerts")}
+
+
+@staff_required
+@require_GET
+def overview(request):
+    filters = dashboard.parse_filters(request.GET)
+    data = dashboard.overview(filters)
+    widgets = {name: widget_context(name, filters, data[name]) for name in WIDGETS}
+    return render(
+        request,
+        "hosts/overview.html",
+        {
+            "filters": filters,
+            "options": dashboard.filter_options(),
+            "widgets": widgets,
+            "wall": request.GET.get("wall") == "1",
+            "qs": filters.querystring(),
+            **page_flags(),
+        },
+    )
+
+
+@staff_required
+@require_GET
+def widget(request, name: str):
+    """One overview widget alone. 204 when the client already shows this version, so an
+    unchanged widget costs its queries but no rendering and no swap."""
+    if not is_partial(request):
+        return redirect(reverse("hosts:overview") + "?" + request.GET.urlencode())
+    filters = dashboard.parse_filters(request.GET)
+    ctx = widget_context(name, filters)
+    if unchanged(request, ctx["w"]["version"]):
+        return HttpResponse(status=204)
+    return render(request, ctx["template"], {"c": ctx, "filters": filters, **page_flags()})
+
+
+@staff_required
+@require_GET
+def search(request):
+    filters = dashboard.parse_filters(request.GET)
+    return render(
+        request,
+        "hosts/search.html",
+        {"filters": filters, "results": dashboard.search(filters.q), **page_flags()},
+    )
 
 
 @staff_required
@@ -16,3 +129,128 @@ def inventory(request):
         .annotate(member_count=Count("members"))
     )
     return render(request, "hosts/inventory.html", {"hosts": hosts, "clusters": clusters})
+
+
+# --- drill-downs -------------------------------------------------------------------------
+
+
+def live(w: dict, url: str, every: int) -> dict:
+    return {"w": w, "widget_url": url, "every": every}
+
+
+def _live_or_page(request, w, url, every, partial_template, page_template, page_ctx):
+    """The same widget context serves the page (with the rest of it) and the partial."""
+    c = live(w, url, every)
+    if is_partial(request):
+        if unchanged(request, w["version"]):
+            return HttpResponse(status=204)
+        return render(request, partial_template, {"c": c, **page_flags()})
+    return render(request, page_template, {"c": c, **page_ctx(), **page_flags()})
+
+
+@staff_required
+@require_GET
+def cluster(request, cluster_id: int):
+    obj = get_object_or_404(Cluster.objects.select_related("customer"), pk=cluster_id)
+    return _live_or_page(
+        request,
+        dashboard_detail.cluster_health(obj),
+        reverse("hosts:cluster-health", args=[obj.pk]),
+        10,
+        "hosts/partials/cluster_health.html",
+        "hosts/cluster.html",
+        lambda: dashboard_detail.cluster_detail(obj),
+    )
+
+
+@staff_required
+@require_GET
+def cluster_health(request, cluster_id: int):
+    if not is_partial(request):
+        return redirect("hosts:cluster", cluster_id=cluster_id)
+    return cluster(request, cluster_id)
+
+
+@staff_required
+@require_GET
+def host(request, host_id: int):
+    obj = get_object_or_404(Host.objects.select_related("customer", "site"), pk=host_id)
+    return _live_or_page(
+        request,
+        dashboard_detail.host_status(obj),
+        reverse("hosts:host-status", args=[obj.pk]),
+        10,
+        "hosts/partials/host_status.html",
+        "hosts/host.html",
+        lambda: dashboard_detail.host_detail(obj),
+    )
+
+
+@staff_required
+@require_GET
+def host_status(request, host_id: int):
+    if not is_partial(request):
+        return redirect("hosts:host", host_id=host_id)
+    return host(request, host_id)
+
+
+@noc_required
+@require_POST
+def host_key(request, host_id: int):
+    """Approve or reject the host key a host offered (NOC only, audited by the service)."""
+    obj = get_object_or_404(Host, pk=host_id)
+    decision = request.POST.get("decision")
+    try:
+        if decision == "approve":
+            services.approve_host_key(
+                obj, by=request.user, expected_fingerprint=request.POST.get("fingerprint", "")
+            )
+            messages.success(request, f"Host key of {obj.name} approved; polling resumes.")
+        elif decision == "reject":
+            services.reject_host_key(obj, by=request.user)
+            messages.success(request, f"Offered host key of {obj.name} rejected.")
+        else:
+            messages.error(request, "Choose approve or reject.")
+    except services.HostKeyDecisionError as exc:
+        messages.error(request, str(exc))
+    return redirect("hosts:host", host_id=obj.pk)
+
+
+@staff_required
+@require_GET
+def mirror(request, mirror_id: int):
+    obj = get_object_or_404(Mirror.objects.select_related("host"), pk=mirror_id)
+    ctx = dashboard_detail.mirror_detail(obj)
+    return render(request, "hosts/mirror.html", {**ctx, **page_flags()})
+
+
+@staff_required
+@require_GET
+def pool(request, pool_id: int):
+    obj = get_object_or_404(ZPool.objects.select_related("host"), pk=pool_id)
+    ctx = dashboard_detail.pool_detail(obj)
+    return render(request, "hosts/pool.html", {**ctx, **page_flags()})
+
+
+@staff_required
+@require_GET
+def backend(request, backend_id: int):
+    obj = get_object_or_404(HaproxyBackend.objects.select_related("host"), pk=backend_id)
+    ctx = dashboard_detail.backend_detail(obj)
+    return render(request, "hosts/backend.html", {**ctx, **page_flags()})
+
+
+@staff_required
+@require_GET
+def backup_job(request, job_id: int):
+    obj = get_object_or_404(BackupJob.objects.select_related("source", "target"), pk=job_id)
+    ctx = dashboard_detail.backup_job_detail(obj)
+    return render(request, "hosts/backup_job.html", {**ctx, **page_flags()})
+
+
+@staff_required
+@require_GET
+def customer(request, customer_id: int):
+    obj = get_object_or_404(Customer, pk=customer_id)
+    ctx = dashboard_detail.customer_detail(obj)
+    return render(request, "hosts/customer.html", {**ctx, **page_flags()})

@@ -12,7 +12,7 @@ from customers.scoping import customer_of
 def home(request):
     """Send each kind of user to their landing page."""
     if is_staff_role(request.user):
-        return redirect("hosts:inventory")
+        return redirect("hosts:overview")
     if customer_of(request.user) is not None:
         return redirect("customers:portal")
     return HttpResponseForbidden("Your account has no role yet: ask the NOC to add you to one.")

@@ -1,0 +1,360 @@
+"""Clusters as units for the dashboard: both members' observed state merged into one view
+with verdicts (per-VHID master, pfsync, "would a failover keep connections?", backend
+capacity, config drift). A fixed number of queries for any number of clusters; the verdict
+functions are pure and take only what was loaded."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.db.models import Count, Q
+
+from customers.models import Customer
+from hosts.choices import ClusterKind, HostRole, Reachability
+from hosts.models import CarpVhid, ClusterMember, Finding, HaproxyBackend, Jail, Site
+
+TONE_RANK = {"ok": 0, "info": 0, "unknown": 1, "warning": 2, "critical": 3}
+STATE_DIFF_WARN = 0.2  # synced state tables within 20 % of each other count as matching
+STATE_DIFF_MIN = 100  # below this many states a difference says nothing
+
+
+STALE_AFTER_POLLS = 3  # a host whose last good poll is older than 3 intervals is "stale"
+
+
+def freshness(reachability: str, last_success_at: datetime | None, interval: int, now) -> str:
+    """ok | stale | unreachable | new | disabled: can this host's data be trusted now?"""
+    if reachability == Reachability.DISABLED:
+        return "disabled"
+    if reachability == Reachability.NEW and last_success_at is None:
+        return "new"
+    if reachability != Reachability.OK:
+        return "unreachable"
+    if last_success_at is None or now - last_success_at > timedelta(
+        seconds=STALE_AFTER_POLLS * max(interval, 1)
+    ):
+        return "stale"
+    return "ok"
+
+
+# --- shared by the dashboard modules ---
+
+
+@dataclass(frozen=True)
+class Filters:
+    customer: Customer | None = None
+    site: Site | None = None
+    kind: str = ""
+    health: str = ""
+    q: str = ""
+    errors: tuple[str, ...] = ()
+
+    def querystring(self) -> str:
+        pairs = {
+            "customer": self.customer.slug if self.customer else "",
+            "site": self.site.slug if self.site else "",
+            "kind": self.kind,
+            "health": self.health,
+        }
+        return urlencode({k: v for k, v in pairs.items() if v})
+
+    @property
+    def active(self) -> bool:
+        return bool(self.customer or self.site or self.kind or self.health)
+
+
+def digest(*parts) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+
+
+def host_filter(f: Filters, prefix: str = "") -> Q:
+    """The customer/site/kind filters as a Q on Host, reached through `prefix`."""
+    q = Q()
+    if f.customer:
+        q &= Q(**{f"{prefix}customer": f.customer})
+    if f.site:
+        q &= Q(**{f"{prefix}site": f.site})
+    if f.kind in HostRole.values:
+        q &= Q(**{f"{prefix}roles__icontains": f'"{f.kind}"'})
+    elif f.kind:
+        q &= Q(**{f"{prefix}memberships__cluster__kind": f.kind})
+    return q
+
+
+# --- host freshness ---------------------------------------------------------------------
+
+
+def health_matches(tone: str, stale: bool, health: str) -> bool:
+    return {
+        "problems": tone != "ok",
+        "critical": tone == "critical",
+        "warning": tone == "warning",
+        "stale": stale,
+        "ok": tone == "ok",
+    }[health]
+
+
+def worst(*tones: str) -> str:
+    return max(tones, key=lambda t: TONE_RANK.get(t, 1), default="ok")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    tone: str
+    text: str
+
+
+@dataclass(frozen=True)
+class MemberView:
+    host_id: int
+    name: str
+    role: str
+    freshness: str
+    reason: str
+    last_success_at: datetime | None
+    pf_states: int | None
+    pfsync: Verdict
+    ruleset: str
+    preempt: int | None
+    demotion: int | None
+
+
+@dataclass(frozen=True)
+class VhidView:
+    vhid: int
+    interface: str
+    cells: tuple[tuple[str, str], ...]  # (host name, state) per member, "" when absent
+    vips: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class BackendView:
+    name: str
+    cells: tuple[tuple[str, int, int, str, int | None], ...]  # host, up, total, status, scur
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    id: int
+    name: str
+    kind: str
+    customer: str
+    members: tuple[MemberView, ...]
+    vhids: tuple[VhidView, ...]
+    failover: Verdict | None
+    backends: tuple[BackendView, ...]
+    jails: tuple[tuple[str, int, int], ...]  # host, running, total
+    findings: tuple[tuple[str, str], ...]  # severity, message
+    drift: tuple[str, ...]
+    masters: tuple[str, ...]
+    stale: bool
+    tone: str
+    summary: str
+
+    @property
+    def word(self) -> str:
+        return {"ok": "healthy", "warning": "warning", "critical": "critical"}.get(
+            self.tone, "unknown"
+        )
+
+
+def cluster_views(clusters_qs, now, kinds) -> list[ClusterView]:
+    """Views of every cluster in `clusters_qs`, most severe first. The queries run depend
+    on `kinds` (what the caller asked for), never on the data, so the count is fixed."""
+    clusters = list(
+        clusters_qs.values_list("pk", "name", "kind", "customer__name").order_by("name")
+    )
+    kinds = set(kinds)
+    members = defaultdict(list)
+    for row in ClusterMember.objects.filter(cluster__in=clusters_qs).values_list(
+        "cluster_id", "host_id", "role", "host__name", "host__reachability",
+        "host__reachability_reason", "host__last_success_at", "host__poll_interval",
+        "host__facts__pf_states", "host__facts__pfsync_present", "host__facts__pfsync_syncok",
+        "host__facts__pf_ruleset_hash", "host__facts__carp_preempt",
+        "host__facts__carp_demotion",
+    ).order_by("cluster_id"):  # fmt: skip
+        (cid, hid, role, name, reach, reason, last_ok, interval, states, present, syncok) = row[:11]
+        fresh = freshness(reach, last_ok, interval, now)
+        members[cid].append(
+            MemberView(
+                hid, name, role, fresh, reason, last_ok, states,
+                pfsync_verdict(present, syncok), row[11] or "", row[12], row[13],
+            )
+        )  # fmt: skip
+    for group in members.values():
+        group.sort(key=lambda m: (m.role != "primary", m.name))  # primary on the left
+    member_hosts = ClusterMember.objects.filter(cluster__in=clusters_qs).values("host_id")
+    vhids = defaultdict(list)
+    if kinds & {ClusterKind.FIREWALL, ClusterKind.LOADBALANCER, ClusterKind.VPN}:
+        for row in (
+            CarpVhid.objects.present()
+            .filter(host__in=member_hosts)
+            .values_list("host_id", "interface", "vhid", "state", "advbase", "vips")
+            .order_by("vhid", "interface")
+        ):
+            vhids[row[0]].append(row[1:])
+    backends = defaultdict(list)
+    if ClusterKind.LOADBALANCER in kinds:
+        for row in (
+            HaproxyBackend.objects.present()
+            .filter(host__in=member_hosts)
+            .values_list("host_id", "name", "servers_up", "servers_total", "status", "scur")
+            .order_by("name")
+        ):
+            backends[row[0]].append(row[1:])
+    jails = {}
+    if ClusterKind.JAIL_SERVICE in kinds:
+        jails = {
+            r["host_id"]: (r["running"], r["total"])
+            for r in Jail.objects.present()
+            .filter(host__in=member_hosts)
+            .values("host_id")
+            .annotate(total=Count("pk"), running=Count("pk", filter=Q(running=True)))
+        }
+    findings = defaultdict(list)
+    for cid, hid, severity, message in Finding.objects.filter(
+        Q(cluster__in=clusters_qs) | Q(host__in=member_hosts)
+    ).values_list("cluster_id", "host_id", "severity", "message"):
+        findings[("c", cid) if cid else ("h", hid)].append((severity, message))
+    views = [build_view(c, members[c[0]], vhids, backends, jails, findings) for c in clusters]
+    views.sort(key=lambda v: (-TONE_RANK.get(v.tone, 1), v.name))
+    return views
+
+
+def pfsync_verdict(present: bool | None, syncok: int | None) -> Verdict:
+    if present is None:
+        return Verdict("unknown", "not polled")
+    if not present:
+        return Verdict("critical", "no pfsync")
+    if syncok is None:
+        return Verdict("unknown", "sync state not reported")
+    return Verdict("ok", "in sync") if syncok else Verdict("critical", "not in sync")
+
+
+def failover_verdict(members: list[MemberView]) -> Verdict:
+    """Would a failover keep connections? Only if pfsync is in sync on both members and the
+    state tables roughly agree, judged from data fresh enough to trust."""
+    if len(members) < 2:
+        return Verdict("warning", "Unknown: the pair has fewer than two members")
+    untrusted = [m.name for m in members if m.freshness != "ok"]
+    if untrusted:
+        return Verdict("unknown", f"Can't tell: no fresh data from {', '.join(untrusted)}")
+    unsynced = [f"{m.pfsync.text} on {m.name}" for m in members if m.pfsync.tone != "ok"]
+    if unsynced:
+        return Verdict("critical", f"No: pfsync {', '.join(unsynced)}; connections would drop")
+    counts = [m.pf_states for m in members]
+    if any(c is None for c in counts):
+        return Verdict("unknown", "Can't tell: state counts not reported")
+    hi, lo = max(counts), min(counts)
+    if hi >= STATE_DIFF_MIN and (hi - lo) / hi > STATE_DIFF_WARN:
+        return Verdict(
+            "warning", f"Doubtful: state tables differ by {(hi - lo) / hi:.0%} ({hi:,} vs {lo:,})"
+        )
+    return Verdict("ok", f"Yes: pfsync in sync, state tables match ({hi:,} / {lo:,})")
+
+
+def vhid_verdicts(members: list[MemberView], vhids: dict) -> tuple[list[VhidView], list[str]]:
+    """One view per (interface, vhid) across the members, plus drift messages."""
+    by_key: dict = defaultdict(dict)
+    for m in members:
+        for interface, vhid, state, advbase, vips in vhids.get(m.host_id, ()):
+            by_key[(vhid, interface)][m.name] = (state, advbase, tuple(vips or ()))
+    views, drift = [], []
+    for (vhid, interface), seen in sorted(by_key.items()):
+        cells = tuple((m.name, seen.get(m.name, ("",))[0]) for m in members)
+        masters = [name for name, (state, *_rest) in seen.items() if state == "MASTER"]
+        missing = [m.name for m in members if m.name not in seen]
+        if any(m.freshness != "ok" for m in members if m.name in seen):
+            verdict = Verdict("unknown", "stale data")
+        elif len(masters) > 1:
+            verdict = Verdict("critical", f"split brain: MASTER on {', '.join(masters)}")
+        elif not masters:
+            verdict = Verdict("critical", "no MASTER")
+        elif missing:
+            verdict = Verdict("warning", f"MASTER {masters[0]}; missing on {', '.join(missing)}")
+        else:
+            verdict = Verdict("ok", f"MASTER {masters[0]}")
+        if missing:
+            drift.append(f"vhid {vhid}@{interface} missing on {', '.join(missing)}")
+        if len({v[1] for v in seen.values()}) > 1:
+            drift.append(f"vhid {vhid}: advbase differs")
+        if len({v[2] for v in seen.values()}) > 1:
+            drift.append(f"vhid {vhid}: VIP prefixes differ")
+        vips = ", ".join(next(iter(seen.values()))[2])
+        views.append(VhidView(vhid, interface, cells, vips, verdict))
+    return views, drift
+
+
+def backend_verdicts(members: list[MemberView], backends: dict) -> list[BackendView]:
+    by_name: dict = defaultdict(dict)
+    for m in members:
+        for name, up, total, status, scur in backends.get(m.host_id, ()):
+            by_name[name][m.name] = (up, total, status, scur)
+    views = []
+    for name, seen in sorted(by_name.items()):
+        cells = tuple((host, *seen[host]) for host in (m.name for m in members) if host in seen)
+        ups = [c[1] for c in cells]
+        total = max(c[2] for c in cells)
+        if min(ups) == 0:
+            verdict = Verdict("critical", "no server UP")
+        elif min(ups) < total:
+            verdict = Verdict("warning", f"{min(ups)}/{total} servers UP")
+        else:
+            verdict = Verdict("ok", f"{total}/{total} servers UP")
+        views.append(BackendView(name, cells, verdict))
+    return views
+
+
+def build_view(cluster, members, vhids, backends, jails, findings) -> ClusterView:
+    pk, name, kind, customer = cluster
+    vhid_views, drift = vhid_verdicts(members, vhids) if vhids else ([], [])
+    if len({m.ruleset for m in members if m.ruleset}) > 1:
+        drift.append("pf rulesets differ")
+    if len({m.preempt for m in members if m.preempt is not None}) > 1:
+        drift.append("net.inet.carp.preempt differs")
+    failover = failover_verdict(members) if kind == ClusterKind.FIREWALL else None
+    backend_views = backend_verdicts(members, backends) if backends else []
+    jail_counts = tuple((m.name, *jails.get(m.host_id, (0, 0))) for m in members) if jails else ()
+    found = list(findings.get(("c", pk), ()))
+    for m in members:
+        found += findings.get(("h", m.host_id), ())
+    found.sort(key=lambda f: -TONE_RANK.get(f[0], 1))
+    member_tone = {"ok": "ok", "stale": "warning", "new": "unknown"}
+    tone = worst(
+        "ok",
+        *(member_tone.get(m.freshness, "critical") for m in members),
+        *(v.verdict.tone for v in vhid_views),
+        *(b.verdict.tone for b in backend_views),
+        failover.tone if failover else "ok",
+        *(sev for sev, _msg in found if sev != "info"),
+        "warning" if drift else "ok",
+    )
+    masters = tuple(
+        sorted({host for v in vhid_views for host, state in v.cells if state == "MASTER"})
+    )
+    return ClusterView(
+        pk, name, kind, customer or "", tuple(members), tuple(vhid_views), failover,
+        tuple(backend_views), jail_counts, tuple(found), tuple(drift), masters,
+        any(m.freshness != "ok" for m in members), "warning" if tone == "unknown" else tone,
+        summarize(kind, members, masters, backend_views, jail_counts),
+    )  # fmt: skip
+
+
+def summarize(kind, members, masters, backend_views, jail_counts) -> str:
+    """The one line a healthy cluster's tile shows."""
+    parts = [f"MASTER {', '.join(masters)}"] if masters else []
+    if kind == ClusterKind.FIREWALL:
+        states = " / ".join(f"{m.pf_states:,}" if m.pf_states is not None else "?" for m in members)
+        parts.append(f"states {states}")
+    if backend_views:
+        up = sum(min(c[1] for c in b.cells) for b in backend_views)
+        total = sum(max(c[2] for c in b.cells) for b in backend_views)
+        parts.append(f"{len(backend_views)} backends, {up}/{total} servers UP")
+    if jail_counts:
+        parts.append("jails " + " + ".join(f"{run}/{tot}" for _h, run, tot in jail_counts))
+    return " · ".join(parts)
