@@ -6,7 +6,6 @@ redirect. Every change goes through alerts.services."""
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -28,7 +27,8 @@ def _is_partial(request) -> bool:
 
 def _row(request, alert: Alert, status: int = 200):
     alert = Alert.objects.select_related("acknowledged_by", "host", "cluster").get(pk=alert.pk)
-    return render(request, "alerts/partials/alert_row.html", {"alert": alert}, status=status)
+    context = {"alert": alert, "bulk": request.POST.get("bulk") == "1"}
+    return render(request, "alerts/partials/alert_row.html", context, status=status)
 
 
 @staff_required
@@ -166,5 +166,4 @@ def ack_link(request, token):
 
 
 def _refused(request, reason: str):
-    response = render(request, "alerts/ack_link_refused.html", {"reason": reason}, status=403)
-    return HttpResponseForbidden(response.content)
+    return render(request, "alerts/ack_link_refused.html", {"reason": reason}, status=403)

@@ -1,0 +1,97 @@
+from django.contrib import admin
+
+from alerts.models import (
+    Alert,
+    AlertEvent,
+    EscalationPolicy,
+    EscalationStep,
+    MaintenanceWindow,
+    Notification,
+    NotificationChannel,
+    OnCallSchedule,
+    RoutingRule,
+    ScheduleMember,
+    ScheduleOverride,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AlertEventInline(ReadOnlyInline):
+    model = AlertEvent
+    fields = ("at", "kind", "actor", "text")
+
+
+class NotificationInline(ReadOnlyInline):
+    model = Notification
+    fields = ("generation", "step", "channel", "status", "attempts", "sent_at", "last_error")
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """Read-only: alerts change through the services (pages, command, sync), never here."""
+
+    list_display = ("pk", "state", "severity", "kind", "subject", "opened_at", "parent")
+    list_filter = ("state", "severity", "kind", "suppressed")
+    search_fields = ("subject", "message", "dedup_key")
+    inlines = [AlertEventInline, NotificationInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ScheduleMemberInline(admin.TabularInline):
+    model = ScheduleMember
+    extra = 0
+
+
+class ScheduleOverrideInline(admin.TabularInline):
+    model = ScheduleOverride
+    fk_name = "schedule"
+    extra = 0
+
+
+@admin.register(OnCallSchedule)
+class OnCallScheduleAdmin(admin.ModelAdmin):
+    list_display = ("name", "timezone", "start_date", "handoff_time", "rotation_days")
+    inlines = [ScheduleMemberInline, ScheduleOverrideInline]
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    extra = 0
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_default", "repeat", "max_pages_per_hour")
+    inlines = [EscalationStepInline]
+
+
+admin.site.register(RoutingRule)
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "user", "enabled", "last_error")
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    list_display = ("target_label", "reason", "starts_at", "ends_at", "silence", "created_by")
+    list_filter = ("silence",)
