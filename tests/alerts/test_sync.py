@@ -7,7 +7,8 @@ from django.utils import timezone
 from alerts import messages, services
 from alerts.choices import AlertState, EventKind
 from alerts.models import Alert, MaintenanceWindow
-from hosts.models import Finding
+from hosts.models import Finding, Host
+from hosts.signals import findings_updated
 from tests.alerts.factories import FindingFactory, failover_finding
 from tests.factories import HostFactory
 
@@ -142,3 +143,12 @@ def test_failover_caused_by_an_operation_is_expected(clock, pair):
 
     alert = Alert.objects.get()
     assert alert.expected and alert.expected_reason == "operation #42 demote fw1a"
+
+
+def test_poller_signal_syncs_the_scopes_it_names(clock):
+    host = HostFactory()
+    FindingFactory(host=host)
+
+    findings_updated.send(sender=Host, scopes=[f"host:{host.pk}"])
+
+    assert Alert.objects.filter(state=AlertState.FIRING).count() == 1
