@@ -37,13 +37,13 @@ def free_port(bind: str) -> int:
         return s.getsockname()[1]
 
 
-def resolve_ports(state_dir: Path, names: list[str], base_port: int, bind: str) -> dict:
+def resolve_ports(state_dir: Path, names: list[str], base_port: int) -> dict:
     """base-port + index (index from 1, in spec order); with base_port 0, the ports
-    persisted in ports.json are reused and new hosts get free ports."""
+    persisted in ports.json are reused and new hosts get 0 (the kernel picks at listen)."""
     if base_port:
         return {n: base_port + i for i, n in enumerate(names, 1)}
     saved = read_json(state_dir / "ports.json", {})
-    return {n: saved.get(n) or free_port(bind) for n in names}
+    return {n: saved.get(n, 0) for n in names}
 
 
 class HostServer(asyncssh.SSHServer):
@@ -155,8 +155,7 @@ class FleetServer:
         names = [h["name"] for h in spec["hosts"]]
         self.host_keys = keys.host_keys(self.dir, names)
         self.client_pub = keys.client_key(self.dir)
-        self.ports = resolve_ports(self.dir, names, base_port, bind)
-        atomic_write(self.dir / "ports.json", json.dumps(self.ports))
+        self.ports = resolve_ports(self.dir, names, base_port)
         self.acceptors: dict[str, tuple] = {}  # name -> (acceptor, key id)
         self.conns: dict[str, set] = {}
         self.tasks: set = set()
@@ -185,6 +184,7 @@ class FleetServer:
             login_timeout=30,
             reuse_address=True,
         )
+        self.ports[name] = acceptor.get_port()  # the kernel's choice when the port was 0
         self.acceptors[name] = (acceptor, tag)
 
     async def _close(self, name: str) -> None:
@@ -214,6 +214,10 @@ class FleetServer:
         faults.reconcile(self.fleet)
         self.step()
         await self.sync_listeners()
+        for name, port in self.ports.items():
+            if not port:  # down since before its first start: reserve a port anyway
+                self.ports[name] = free_port(self.bind)
+        atomic_write(self.dir / "ports.json", json.dumps(self.ports))
         self.fleet.save()
         host_keys = {n: keys.public_line(k) for n, k in self.host_keys.items()}
         inventory.write(self.dir, inventory.build(self.spec, self.ports, host_keys, self.bind))
