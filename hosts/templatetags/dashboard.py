@@ -137,3 +137,11 @@ def get(mapping, key):
     if mapping is None:
         return None
     return mapping.get(key)
+
+
+@register.filter
+def thousands(value) -> str:
+    """12000 -> "12,000"; None -> "—"."""
+    if value is None or value == "":
+        return "—"
+    return f"{int(value):,}"
