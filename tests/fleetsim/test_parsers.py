@@ -38,7 +38,7 @@ def test_carp_pfsync_sysctl_and_pf(fleet, ssh):
     d = read(ssh, "fwb", "sysctl net.inet.carp", "sysctl")["values"]
     assert d["net.inet.carp.demotion"] == 240 and d["net.inet.carp.preempt"] == 0
     d = read(ssh, "fwa", "pfctl -si", "pfctl-info")
-    assert d["enabled"] and d["state_table"]["current_entries"] > 9000
+    assert d["enabled"] and d["state_table"]["current_entries"] > 5000  # a busy firewall
 
 
 def test_mirror_and_pool_facts_follow_a_disk_failure(fleet, ssh):
