@@ -94,7 +94,7 @@ SMALL = {
                     {"vhid": 2, "interface": "igb0", "vip": "198.51.100.10/26"},
                 ],
             },
-            "pfsync": {"syncdev": "igb2", "bulk_seconds": 1.0},
+            "pfsync": {"syncdev": "igb2", "bulk_seconds": 2.0},
         }
     ],
     "backup_jobs": [
