@@ -98,6 +98,9 @@ def line_chart(
         if pts:
             path = " ".join(xy(at, v) for at, v in pts)
             body.append(f'<polyline class="line {cls}" fill="none"{dash_attr} points="{path}"/>')
+            # The latest point gets a dot, so a series of one sample is still visible.
+            x, y = xy(*pts[-1]).split(",")
+            body.append(f'<circle class="dot {cls}" cx="{x}" cy="{y}" r="3"/>')
             summary.append(f"{s.label}: {_num(pts[0][1])} → {_num(pts[-1][1])}{unit}")
         body.append(
             f'<line class="line {cls}" x1="{legend_x}" y1="{height - 6}" x2="{legend_x + 18}" '
@@ -183,9 +186,9 @@ def timeline(
                 f'<text class="marker tone-{tone}" x="{x:.1f}" y="{y + 5:.1f}" '
                 f'text-anchor="middle">{MARKERS[tone]}<title>{text}</title></text>'
             )
-            if x - last_x > 90:  # label only when it will not overprint its neighbour
+            if x - last_x > 170:  # label only when it will not overprint its neighbour
                 body.append(
-                    f'<text class="tick" x="{x + 6:.1f}" y="{y - 7:.1f}">{escape(mark.text[:24])}'
+                    f'<text class="tick" x="{x + 6:.1f}" y="{y - 7:.1f}">{escape(mark.text[:34])}'
                     "</text>"
                 )
                 last_x = x

@@ -126,7 +126,7 @@ class MemberView:
 class VhidView:
     vhid: int
     interface: str
-    cells: tuple[tuple[str, str], ...]  # (host name, state) per member, "" when absent
+    cells: tuple[tuple[str, str, bool], ...]  # (host, state or "", fresh) per member
     vips: str
     verdict: Verdict
 
@@ -266,13 +266,20 @@ def vhid_verdicts(members: list[MemberView], vhids: dict) -> tuple[list[VhidView
             by_key[(vhid, interface)][m.name] = (state, advbase, tuple(vips or ()))
     views, drift = [], []
     for (vhid, interface), seen in sorted(by_key.items()):
-        cells = tuple((m.name, seen.get(m.name, ("",))[0]) for m in members)
-        masters = [name for name, (state, *_rest) in seen.items() if state == "MASTER"]
+        fresh = {m.name for m in members if m.freshness == "ok"}
+        # (host, state, trusted): a stale member's last-seen state is shown but not believed.
+        cells = tuple((m.name, seen.get(m.name, ("",))[0], m.name in fresh) for m in members)
+        masters = [n for n, (state, *_rest) in seen.items() if state == "MASTER" and n in fresh]
         missing = [m.name for m in members if m.name not in seen]
-        if any(m.freshness != "ok" for m in members if m.name in seen):
-            verdict = Verdict("unknown", "stale data")
-        elif len(masters) > 1:
+        silent = [m.name for m in members if m.name in seen and m.name not in fresh]
+        if len(masters) > 1:
             verdict = Verdict("critical", f"split brain: MASTER on {', '.join(masters)}")
+        elif silent and masters:
+            verdict = Verdict(
+                "warning", f"MASTER {masters[0]}; no fresh data from {', '.join(silent)}"
+            )
+        elif silent:
+            verdict = Verdict("unknown", f"unknown: no fresh data from {', '.join(silent)}")
         elif not masters:
             verdict = Verdict("critical", "no MASTER")
         elif missing:
@@ -335,7 +342,9 @@ def build_view(cluster, members, vhids, backends, jails, findings) -> ClusterVie
         "warning" if drift else "ok",
     )
     masters = tuple(
-        sorted({host for v in vhid_views for host, state in v.cells if state == "MASTER"})
+        sorted(
+            {h for v in vhid_views for h, state, fresh in v.cells if state == "MASTER" and fresh}
+        )
     )
     return ClusterView(
         pk, name, kind, customer or "", tuple(members), tuple(vhid_views), failover,

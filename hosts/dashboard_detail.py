@@ -134,7 +134,8 @@ def _mark(event: StatusEvent) -> charts.Mark:
     tone = {"MASTER": "ok", "BACKUP": "info"}.get(new, "warning")
     if new in ("DOWN", "FAULTED", "DEGRADED", "INIT", "0", "unknown"):
         tone = "critical"
-    return charts.Mark(event.at, f"{event.subject} {event.field}: {event.old}→{new}", tone)
+    what = event.subject if event.field == "state" else f"{event.subject} {event.field}"
+    return charts.Mark(event.at, f"{what}: {event.old or '—'}→{new}", tone)
 
 
 # --- host ------------------------------------------------------------------------------

@@ -67,22 +67,27 @@ def storage(f: Filters) -> dict:
     pools = (
         ZPool.objects.present()
         .filter(host__in=hosts)
-        .filter(~Q(health="ONLINE") | Q(scan_state="in_progress") | Q(pk__in=errored))
+        .filter(
+            ~Q(health="ONLINE")
+            | Q(scan_state="in_progress", scan_kind="resilver")
+            | Q(pk__in=errored)
+        )
         .select_related("host")
         .order_by("host__name", "name")[:LIST_LIMIT]
     )
     for p in pools:
         bad = p.health != "ONLINE"
         detail = p.status.splitlines()[0] if p.status else ""
-        if not bad and p.scan_state != "in_progress":
+        resilver = p.scan_state == "in_progress" and p.scan_kind == "resilver"
+        if not bad and not resilver:
             detail = "device errors while the pool is ONLINE"
         tone = "critical" if p.health in ("FAULTED", "UNAVAIL", "SUSPENDED") else "warning"
         rows.append(
             StorageRow(
                 "pool", p.pk, p.host_id, p.host.name, p.name, p.health, tone,
-                p.scan_pct if p.scan_state == "in_progress" else None,
-                p.scan_eta if p.scan_state == "in_progress" else "",
-                f"{p.scan_kind} in progress" if p.scan_state == "in_progress" else detail,
+                p.scan_pct if resilver else None,
+                p.scan_eta if resilver else "",
+                "resilver in progress" if resilver else detail,
             )
         )  # fmt: skip
     if f.health == "ok":

@@ -52,7 +52,7 @@ def test_pages_read_correctly_without_javascript(browse, noc_user, live_server):
 def test_phone_layout_fits_the_screen_and_wall_mode_hides_navigation(
     browse, noc_user, live_server, artifacts
 ):
-    cluster, _a, b = firewall_pair("fw3")
+    _cluster, _a, b = firewall_pair("fw3")
     b.facts.pfsync_syncok = 0
     b.facts.save()
     page, _errors = browse(noc_user, width=390, height=844)
