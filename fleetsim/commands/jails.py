@@ -115,10 +115,16 @@ def jls(ctx, args, stdin):
             if j["ip4"]:
                 out.append(f"{'':8}{j['ip4']}")
         return "\n".join(out) + "\n", "", 0
-    key = "name" if "N" in flags else "jid"
-    out = [f"{'JID':>6}  {'IP Address':<15} {'Hostname':<29} Path"]
-    for j in jails:
-        out.append(f"{j[key]!s:>6}  {j['ip4']:<15.15} {j['hostname']:<29.29} {j['path']}")
+    if "N" in flags:  # jls -N: the jail name, left-aligned, in place of the JID
+        out = [f" {'JID':<15} {'IP Address':<15} {'Hostname':<29} Path"]
+        out += [
+            f" {j['name']:<15} {j['ip4']:<15.15} {j['hostname']:<29.29} {j['path']}" for j in jails
+        ]
+    else:
+        out = [f"{'JID':>6}  {'IP Address':<15} {'Hostname':<29} Path"]
+        out += [
+            f"{j['jid']:>6}  {j['ip4']:<15.15} {j['hostname']:<29.29} {j['path']}" for j in jails
+        ]
     return "\n".join(out) + "\n", "", 0
 
 

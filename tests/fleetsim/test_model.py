@@ -166,6 +166,7 @@ def test_operations_commands(tmp_path):
         "path=/jails/qa persist",
     ) == ("qa: created\n", "", 0)
     assert "qa.acme.example" in run("web", "jls")[0]
+    assert run("web", "jls -N")[0].splitlines()[-1].startswith(" qa              198.51.100.22 ")
     assert (
         "\tinet 198.51.100.22 netmask 0xffffffff broadcast 198.51.100.22\n"
         in run("web", "ifconfig em0")[0]
