@@ -54,7 +54,7 @@ def test_injected_failover_shows_new_master_and_finding_without_reload(
     expect(unit).to_contain_text("fw1b became MASTER", timeout=30000)
     expect(unit.locator("tbody tr").first).to_contain_text("MASTER")
     expect(page.locator("#w-findings")).to_contain_text("fw1b became MASTER")
-    expect(page.locator("#w-hosts")).to_contain_text("fw1a")
+    expect(page.locator("#w-hosts")).to_contain_text("fw1a", timeout=30000)
     assert page.evaluate("window.__sameDocument") == "yes"
     page.screenshot(path=artifacts / "overview-fleet-failover.png", full_page=True)
 
