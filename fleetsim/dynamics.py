@@ -14,6 +14,7 @@ from . import backups
 
 CATCH_UP = 60.0
 MAX_EVENTS = 2000  # per vhid per step; bounds the loop whatever the step size
+SCRUB_EVERY = 35 * 86400
 MAINT = 0x01 | 0x02 | 0x04 | 0x20 | 0x40
 
 
@@ -193,6 +194,10 @@ def storage(fleet, name: str, host: dict, dt: float, now: float) -> None:
     for p in host["pools"]:
         scan = p["scan"]
         if not scan.get("running"):
+            if now - scan.get("end", now) > SCRUB_EVERY:
+                # periodic(8) daily_scrub_zfs: scrub once the last one is 35 days old
+                p["scan"] = {"kind": "scrub", "running": True, "start": now, "pct": 0.0}
+                fleet.mark(name)
             continue
         rate = p["rate"] if scan["kind"] == "resilver" else p["scrub_rate"]
         scan["pct"] = min(100.0, scan["pct"] + rate * dt)

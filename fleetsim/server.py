@@ -250,6 +250,10 @@ class FleetServer:
             t.cancel()
         self.fleet.save()
         (self.dir / "ready").unlink(missing_ok=True)
+        self.release()
+
+    def release(self) -> None:
+        """Give up the state directory (closing the lock file releases the flock)."""
         self._lock.close()
 
     def stop(self) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fleetsim.server import resolve_ports
+from fleetsim.server import FleetServer, ServeError, resolve_ports
 
 pytestmark = pytest.mark.sim
 REPO = Path(__file__).resolve().parents[2]
@@ -131,3 +131,12 @@ def test_malformed_spec_exits_2_naming_entry_and_field(tmp_path):
 
 def test_base_port_plus_index_in_spec_order(tmp_path):
     assert resolve_ports(tmp_path, ["a", "b", "c"], 22000) == {"a": 22001, "b": 22002, "c": 22003}
+
+
+def test_refuses_to_bind_beyond_loopback_or_twice(tmp_path):
+    with pytest.raises(ServeError, match="loopback only"):
+        FleetServer(REPO / "demo/fleet.yaml", tmp_path / "a", bind="0.0.0.0")
+    first = FleetServer(REPO / "demo/fleet.yaml", tmp_path / "b", base_port=0)
+    with pytest.raises(ServeError, match="another fleetsim is serving"):
+        FleetServer(REPO / "demo/fleet.yaml", tmp_path / "b", base_port=0)
+    first.release()
