@@ -9,6 +9,10 @@ CHILDREN_LISTED = 10
 
 
 def headline(alert: Alert) -> str:
+    """ "<subject>: <message>", unless the health rule already named the subject first."""
+    first_word = alert.subject.split(" ", 1)[0]
+    if alert.message.startswith((f"{alert.subject}:", f"{first_word}:", f"{first_word} ")):
+        return alert.message
     return f"{alert.subject}: {alert.message}"
 
 
@@ -43,7 +47,10 @@ def build(notification: Notification) -> Message:
     ]
     if children:
         lines += ["", f"Also explains {alert.children.open().count()} other alert(s):"]
-        lines += [f"  - {headline(c)}" for c in children[:CHILDREN_LISTED]]
+        lines += [
+            f"  - {headline(c)}" + (f" ({expectation(c)})" if expectation(c) else "")
+            for c in children[:CHILDREN_LISTED]
+        ]
     if ack_url:
         lines += ["", f"Acknowledge (one click, valid 24 h): {ack_url}"]
     lines += [f"Details: {links.alert_url(alert.pk)}"]

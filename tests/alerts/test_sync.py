@@ -152,3 +152,12 @@ def test_poller_signal_syncs_the_scopes_it_names(clock):
     findings_updated.send(sender=Host, scopes=[f"host:{host.pk}"])
 
     assert Alert.objects.filter(state=AlertState.FIRING).count() == 1
+
+
+def test_headline_does_not_repeat_a_subject_the_message_already_names(clock):
+    host = HostFactory(name="stor1")
+    FindingFactory(host=host, subject="stor1 gm0", message="stor1: gm0 DEGRADED")
+
+    services.sync_alerts([f"host:{host.pk}"])
+
+    assert messages.headline(Alert.objects.get()) == "stor1: gm0 DEGRADED"

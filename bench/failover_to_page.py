@@ -1,0 +1,306 @@
+"""Failover to page: how long from a failover in the fleet to the on-call engineer's page.
+
+    .venv/bin/python bench/failover_to_page.py [--runs 20] [--poll-interval 2]
+        [--out var/bench/failover_to_page.json] [--keep]
+
+Starts, all on 127.0.0.1 and under var/bench/failover/ (a fresh NYIOPS_VAR_DIR): a private
+redis-server, `fleetsim serve` with demo/fleet.yaml, migrate + import_inventory + seed_demo +
+seed_oncall_demo, a real Celery worker (thread pool, queues poll,operations,notify) and
+`celery beat`. The database is the demo's SQLite unless DATABASE_URL is set. Then, per run:
+`fleetsim ctl fault fw1a down`, and the time until (a) the first alert of fw-pair-1 or fw1a
+exists and (b) the first notification for it (or for its root-cause alert) is sent; then
+heal and wait until those alerts resolved automatically. Reported: p50/p95 from injection
+(which includes the poller noticing: the pair is polled every --poll-interval seconds) and
+from the finding's first_seen_at (the alerts pipeline alone). At the end the first page's
+one-click link (from the worker's console mail) is followed to acknowledge an alert.
+Bench-only tuning: the pair's poll interval is set to --poll-interval and the default
+policy's rate cap is raised, so 20 pages in a few minutes are not rate-capped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+BENCH = REPO / "var" / "bench" / "failover"
+sys.path.insert(0, str(REPO))  # run as a script from bench/: make the project importable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def spawn(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "w") as fh:
+        return subprocess.Popen(
+            argv, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def ctl(env: dict, state: Path, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "fleetsim", "ctl", "--state", str(state), *args],
+        cwd=REPO,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def wait_for(what: str, predicate, timeout: float, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def start_stack(env: dict, procs: list) -> Path:
+    redis_port = free_port()
+    env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+    procs.append(
+        spawn(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(redis_port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            env,
+            BENCH / "redis.log",
+        )
+    )
+    state = BENCH / "fleet"
+    procs.append(
+        spawn(
+            [
+                sys.executable,
+                "-m",
+                "fleetsim",
+                "serve",
+                "--spec",
+                str(REPO / "demo" / "fleet.yaml"),
+                "--state",
+                str(state),
+                "--base-port",
+                str(free_port()),
+            ],
+            env,
+            BENCH / "fleet.log",
+        )
+    )
+    wait_for("fleetsim", lambda: (state / "ready").exists(), 120, 0.2)
+    manage(env, "migrate", "--no-input", "-v", "0")
+    manage(env, "import_inventory", str(state / "inventory.yaml"))
+    manage(env, "seed_demo")
+    manage(env, "seed_oncall_demo")
+    celery = [sys.executable, "-m", "celery", "-A", "nyiops"]
+    procs.append(
+        spawn(
+            [
+                *celery,
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "16",
+                "-Q",
+                "poll,operations,notify",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            env,
+            BENCH / "worker.log",
+        )
+    )
+    procs.append(
+        spawn(
+            [
+                *celery,
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(BENCH / "celerybeat-schedule"),
+            ],
+            env,
+            BENCH / "beat.log",
+        )
+    )
+    return state
+
+
+def pair_alerts(since):
+    from django.db.models import Q
+
+    from alerts.models import Alert
+
+    return Alert.objects.filter(
+        Q(cluster__name="fw-pair-1") | Q(host__name="fw1a"), opened_at__gte=since
+    )
+
+
+def first_page_at(alerts):
+    from alerts.models import Notification
+
+    ids = {a.pk for a in alerts} | {a.parent_id for a in alerts if a.parent_id}
+    sent = Notification.objects.filter(alert_id__in=ids, sent_at__isnull=False).order_by("sent_at")
+    return sent.values_list("sent_at", flat=True).first()
+
+
+def settled() -> bool:
+    from alerts.models import Alert
+    from hosts.models import Finding, Host
+
+    fw1a = Host.objects.get(name="fw1a")
+    return (
+        fw1a.reachability == "ok"
+        and not Finding.objects.filter(
+            cluster__name="fw-pair-1", kind="preferred_master_is_backup"
+        ).exists()
+        and not pair_alerts(datetime(2000, 1, 1, tzinfo=UTC))
+        .filter(
+            resolved_at__isnull=True, kind__in=["preferred_master_is_backup", "host_unreachable"]
+        )
+        .exists()
+        and not Alert.objects.filter(host__name="fw1a", resolved_at__isnull=True).exists()
+    )
+
+
+def one_run(env: dict, state: Path) -> dict:
+    from hosts.models import Finding
+
+    wait_for("the pair to settle", settled, 180, 0.5)
+    injected = datetime.now(UTC)
+    t0 = time.monotonic()
+    ctl(env, state, "fault", "fw1a", "down")
+    alerts = wait_for("an alert", lambda: list(pair_alerts(injected)), 60)
+    t_alert = time.monotonic() - t0
+    paged = wait_for("a page", lambda: first_page_at(list(pair_alerts(injected))), 60)
+    first = min(alerts, key=lambda a: a.opened_at)
+    finding = Finding.objects.filter(dedup_key=first.dedup_key).first()
+    seen = finding.first_seen_at if finding else first.opened_at
+    run = {
+        "alert_s": round(t_alert, 3),
+        "page_s": round((paged - injected).total_seconds(), 3),
+        "finding_to_alert_s": round((first.opened_at - seen).total_seconds(), 3),
+        "finding_to_page_s": round((paged - seen).total_seconds(), 3),
+        "first_alert": f"{first.kind} {first.subject}",
+    }
+    ctl(env, state, "heal", "fw1a")
+    return run
+
+
+def follow_ack_link(worker_log: Path) -> str:
+    from django.test import Client
+
+    from alerts.models import Alert
+
+    text = worker_log.read_text(errors="replace")
+    links = re.findall(r"Acknowledge \(one click, valid 24 h\): (\S+)", text)
+    if not links:
+        return "no page with an ack link in the worker log"
+    path = "/" + links[-1].split("/", 3)[3]
+    client = Client()
+    client.get(path)
+    response = client.post(path, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    acked = Alert.objects.filter(events__text__contains="via link").first()
+    return f"POST {path[:40]}... -> {response.status_code}; acknowledged: {acked}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--poll-interval", type=int, default=2)
+    parser.add_argument("--out", default=str(REPO / "var" / "bench" / "failover_to_page.json"))
+    parser.add_argument("--keep", action="store_true", help="keep var/bench/failover/")
+    args = parser.parse_args()
+    shutil.rmtree(BENCH, ignore_errors=True)
+    BENCH.mkdir(parents=True)
+    env = dict(
+        os.environ,
+        NYIOPS_VAR_DIR=str(BENCH),
+        DJANGO_SETTINGS_MODULE="nyiops.settings",
+        NYIOPS_DISPATCH_INTERVAL="0.5",
+    )
+    procs: list[subprocess.Popen] = []
+    try:
+        state = start_stack(env, procs)
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        from alerts.models import EscalationPolicy
+        from hosts.models import Host
+
+        Host.objects.filter(name__in=["fw1a", "fw1b"]).update(poll_interval=args.poll_interval)
+        EscalationPolicy.objects.update(max_pages_per_hour=10_000)
+        runs = []
+        for i in range(args.runs):
+            runs.append(one_run(env, state))
+            print(f"run {i + 1:2d}: {runs[-1]}", flush=True)
+        summary = {
+            key: {
+                "p50": percentile([r[key] for r in runs], 50),
+                "p95": percentile([r[key] for r in runs], 95),
+                "max": max(r[key] for r in runs),
+            }
+            for key in ("alert_s", "page_s", "finding_to_alert_s", "finding_to_page_s")
+        }
+        summary["ack_link"] = follow_ack_link(BENCH / "worker.log")
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({"runs": runs, "summary": summary}, indent=2))
+        print(json.dumps(summary, indent=2))
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in reversed(procs):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if not args.keep:
+            shutil.rmtree(BENCH / "fleet", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
