@@ -4,8 +4,10 @@ Every function runs a fixed number of queries whatever the fleet size (joins, su
 aggregates; never a query per row) and returns plain frozen dataclasses, so a widget's
 `version` is a digest of exactly what its template shows: a poll that finds nothing new
 leaves the digest unchanged and the partial view answers 204 without rendering. Ages are
-not part of the digest (static/js/ages.js keeps them current); staleness is, because it
-changes what the widget says.
+not part of the digest (static/js/live.js keeps them current); staleness is, because it
+changes what the widget says. Each takes `known`, the version the client holds: the cluster
+widgets, the costly ones, compare it before building any view; the others are cheap enough
+to build and compare after.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer
@@ -21,11 +24,12 @@ from hosts.choices import ClusterKind, HostRole
 from hosts.dashboard_clusters import (
     STALE_AFTER_POLLS,
     Filters,
-    cluster_views,
+    build_views,
     digest,
     freshness,
     health_matches,
     host_filter,
+    load_clusters,
 )
 from hosts.dashboard_storage import backups, storage
 from hosts.models import (
@@ -98,7 +102,7 @@ class HostRow:
     key_offered: bool
 
 
-def hosts_attention(f: Filters) -> dict:
+def hosts_attention(f: Filters, known: str | None = None) -> dict:
     """Hosts unreachable, stale, never polled or with a host key waiting for a decision,
     plus the fleet's freshness counts for the status line. Two queries."""
     now = timezone.now()
@@ -164,7 +168,7 @@ class FindingRow:
     cluster_name: str
 
 
-def findings(f: Filters) -> dict:
+def findings(f: Filters, known: str | None = None) -> dict:
     """Open findings, most severe first then oldest first. Two queries."""
     qs = Finding.objects.all()
     scope = host_filter(f)
@@ -213,10 +217,19 @@ def findings(f: Filters) -> dict:
 # --- clusters ---------------------------------------------------------------------------
 
 
-def clusters(f: Filters, kind: str) -> dict:
-    """Every cluster of one kind as one unit, problems first. Four to six queries."""
+def clusters(f: Filters, kind: str, known: str | None = None) -> dict:
+    """Every cluster of one kind as one unit, problems first. Four to six queries. When
+    `known` (the version the client holds) is still current, no views are built."""
     now = timezone.now()
-    views = [] if f.kind and f.kind != kind else cluster_views(_cluster_qs(f, kind), now, {kind})
+    if f.kind and f.kind != kind:
+        data = None
+        version = digest(f.querystring())
+    else:
+        data = load_clusters(_cluster_qs(f, kind), now, {kind})
+        version = digest(data.version, f.querystring())
+    if known == version:
+        return {"version": version, "unchanged": True}
+    views = build_views(data) if data else []
     if f.health:
         views = [v for v in views if health_matches(v.tone, v.stale, f.health)]
     problems = [v for v in views if v.tone != "ok"]
@@ -228,7 +241,9 @@ def clusters(f: Filters, kind: str) -> dict:
         "healthy": [v for v in views if v.tone == "ok"],
         "total": len(views),
         "generated_at": now,
-        "version": digest(views),
+        # Tiles build their links from this prefix: a {% url %} per tile costs more.
+        "cluster_prefix": reverse("hosts:cluster", args=[0]).removesuffix("0/"),
+        "version": version,
     }
 
 

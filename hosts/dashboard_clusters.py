@@ -163,9 +163,37 @@ class ClusterView:
         )
 
 
+@dataclass
+class Loaded:
+    """What the queries returned, and a digest of it: equal digests mean equal views, so a
+    caller holding that digest needs no views built at all."""
+
+    clusters: list
+    members: dict
+    vhids: dict
+    backends: dict
+    jails: dict
+    findings: dict
+    version: str
+
+
 def cluster_views(clusters_qs, now, kinds) -> list[ClusterView]:
-    """Views of every cluster in `clusters_qs`, most severe first. The queries run depend
-    on `kinds` (what the caller asked for), never on the data, so the count is fixed."""
+    """Views of every cluster in `clusters_qs`, most severe first."""
+    return build_views(load_clusters(clusters_qs, now, kinds))
+
+
+def build_views(data: Loaded) -> list[ClusterView]:
+    views = [
+        build_view(c, data.members[c[0]], data.vhids, data.backends, data.jails, data.findings)
+        for c in data.clusters
+    ]
+    views.sort(key=lambda v: (-TONE_RANK.get(v.tone, 1), v.name))
+    return views
+
+
+def load_clusters(clusters_qs, now, kinds) -> Loaded:
+    """The rows behind the views. The queries run depend on `kinds` (what the caller asked
+    for), never on the data, so the count is fixed."""
     clusters = list(
         clusters_qs.values_list("pk", "name", "kind", "customer__name").order_by("name")
     )
@@ -221,9 +249,16 @@ def cluster_views(clusters_qs, now, kinds) -> list[ClusterView]:
         Q(cluster__in=clusters_qs) | Q(host__in=member_hosts)
     ).values_list("cluster_id", "host_id", "severity", "message"):
         findings[("c", cid) if cid else ("h", hid)].append((severity, message))
-    views = [build_view(c, members[c[0]], vhids, backends, jails, findings) for c in clusters]
-    views.sort(key=lambda v: (-TONE_RANK.get(v.tone, 1), v.name))
-    return views
+    # Ages are left out of the digest (the page's script keeps them current); freshness,
+    # which changes what the view says, is in it.
+    shown = [
+        (m.host_id, m.role, m.name, m.freshness, m.reason, m.pf_states, m.pfsync, m.ruleset,
+         m.preempt, m.demotion)
+        for group in members.values()
+        for m in group
+    ]  # fmt: skip
+    version = digest(clusters, shown, vhids, backends, sorted(jails.items()), findings)
+    return Loaded(clusters, members, vhids, backends, jails, findings, version)
 
 
 def pfsync_verdict(present: bool | None, syncok: int | None) -> Verdict:

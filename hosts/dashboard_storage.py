@@ -32,7 +32,7 @@ class StorageRow:
     detail: str
 
 
-def storage(f: Filters) -> dict:
+def storage(f: Filters, known: str | None = None) -> dict:
     """Mirrors not COMPLETE and pools not ONLINE (or ONLINE with device errors, or
     resilvering), with rebuild/resilver progress and ETA. Four queries."""
     now = timezone.now()
@@ -138,7 +138,7 @@ class BackupRow:
     verdict: str
 
 
-def backups(f: Filters) -> dict:
+def backups(f: Filters, known: str | None = None) -> dict:
     """Per customer, the age of its oldest "last good restore point" across its jobs: the
     restore point you would actually get for the worst-off host. One query."""
     now = timezone.now()

@@ -22,7 +22,7 @@ from nyiops.access import noc_required, staff_required
 
 VERSION_HEADER = "X-Nyiops-Version"
 
-# name -> (context function taking Filters, partial template, refresh seconds)
+# name -> (context function (filters, *, known=version) -> dict, partial template, seconds)
 WIDGETS = {
     "findings": (dashboard.findings, "hosts/partials/findings.html", 10),
     "firewalls": (
@@ -57,11 +57,16 @@ def unchanged(request, version: str) -> bool:
     return is_partial(request) and request.headers.get(VERSION_HEADER) == version
 
 
-def widget_context(name: str, filters: dashboard.Filters, data: dict | None = None) -> dict:
+def widget_context(
+    name: str, filters: dashboard.Filters, data: dict | None = None, known: str | None = None
+) -> dict:
     func, template, every = WIDGETS[name]
     qs = filters.querystring()
+    if data is None:
+        # `known` lets a widget say "unchanged" before building its views.
+        data = func(filters, known=known)
     return {
-        "w": data if data is not None else func(filters),
+        "w": data,
         "widget": name,
         "widget_url": reverse(f"hosts:widget-{name}") + (f"?{qs}" if qs else ""),
         "every": every,
@@ -102,10 +107,12 @@ def widget(request, name: str):
     if not is_partial(request):
         return redirect(reverse("hosts:overview") + "?" + request.GET.urlencode())
     filters = dashboard.parse_filters(request.GET)
-    ctx = widget_context(name, filters)
-    if unchanged(request, ctx["w"]["version"]):
+    ctx = widget_context(name, filters, known=request.headers.get(VERSION_HEADER))
+    if ctx["w"].get("unchanged") or unchanged(request, ctx["w"]["version"]):
         return HttpResponse(status=204)
-    return render(request, ctx["template"], {"c": ctx, "filters": filters, **page_flags()})
+    response = render(request, ctx["template"], {"c": ctx, "filters": filters, **page_flags()})
+    response[VERSION_HEADER] = ctx["w"]["version"]
+    return response
 
 
 @staff_required
@@ -144,7 +151,9 @@ def _live_or_page(request, w, url, every, partial_template, page_template, page_
     if is_partial(request):
         if unchanged(request, w["version"]):
             return HttpResponse(status=204)
-        return render(request, partial_template, {"c": c, **page_flags()})
+        response = render(request, partial_template, {"c": c, **page_flags()})
+        response[VERSION_HEADER] = w["version"]
+        return response
     return render(request, page_template, {"c": c, **page_ctx(), **page_flags()})
 
 
