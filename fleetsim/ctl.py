@@ -158,13 +158,16 @@ def exec_command(state_dir, host: str, command: str) -> tuple[str, str, int]:
     spec = _spec(state_dir)
     if host not in {h["name"] for h in spec["hosts"]}:
         raise FaultError(f"unknown host {host!r}")
-    with offline(state_dir) as alone:
-        fleet = Fleet(spec, state_dir)
-        faults.reconcile(fleet)
-        dynamics.advance(fleet, fleet.now())
-        result = commands.run(fleet, host, command)
-        if alone:
-            fleet.save()
+    # concurrent execs (one sshd child per session) take turns, so none loses another's write
+    with open(state_dir / "exec.lock", "a") as turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        with offline(state_dir) as alone:
+            fleet = Fleet(spec, state_dir)
+            faults.reconcile(fleet)
+            dynamics.advance(fleet, fleet.now())
+            result = commands.run(fleet, host, command)
+            if alone:
+                fleet.save()
     return result
 
 

@@ -123,7 +123,7 @@ class Client:
         self.key = paramiko.Ed25519Key.from_private_key_file(str(fleet.client_key_path))
         self.conns: dict[str, paramiko.SSHClient] = {}
 
-    def connect(self, host: str, timeout: float = 5.0) -> paramiko.SSHClient:
+    def connect(self, host: str, timeout: float = 20.0) -> paramiko.SSHClient:
         info = self.fleet.hosts[host]
         c = paramiko.SSHClient()
         kind, b64 = info.host_key.split()
