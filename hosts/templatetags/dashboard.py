@@ -145,3 +145,20 @@ def thousands(value) -> str:
     if value is None or value == "":
         return "—"
     return f"{int(value):,}"
+
+
+@register.filter
+def tile(view, prefix: str):
+    """A healthy cluster's tile in one node: the overview draws hundreds of them, and one
+    format_html costs a fraction of an included template."""
+    return format_html(
+        '<li class="tile tile-{}"><a href="{}{}/"><span class="tile-name">{}</span> {}{}'
+        '<span class="tile-detail">{}</span></a></li>',
+        view.tone,
+        prefix,
+        view.id,
+        view.name,
+        badge(view.tone, view.word),
+        format_html(' <span class="muted">{}</span>', view.customer) if view.customer else "",
+        view.summary,
+    )
