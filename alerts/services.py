@@ -160,7 +160,9 @@ def sync_alerts(scopes: list[str], *, now=None) -> SyncResult:
         }
         open_alerts = {
             a.dedup_key: a
-            for a in Alert.objects.open().filter(Q(scope__in=scopes) | Q(dedup_key__in=findings))
+            for a in Alert.objects.open().filter(
+                Q(scope__in=scopes) | Q(dedup_key__in=list(findings))
+            )
         }
         windows_exist = maintenance.any_active(now)
         hosts, clusters = set(), set()
