@@ -43,6 +43,7 @@ from hosts.models import (
 )
 
 LIST_LIMIT = 50  # rows per problem list; the widget says how many more there are
+CARD_LIMIT = 12  # expanded cluster cards per widget; the worst come first
 HEALTH_CHOICES = {
     "problems": "Problems only",
     "critical": "Critical",
@@ -236,9 +237,10 @@ def clusters(f: Filters, kind: str, known: str | None = None) -> dict:
     return {
         "kind": kind,
         "kind_label": ClusterKind(kind).label,
-        "problems": problems[:LIST_LIMIT],
-        "problems_more": max(len(problems) - LIST_LIMIT, 0),
-        "healthy": [v for v in views if v.tone == "ok"],
+        "problems": problems[:CARD_LIMIT],
+        "problems_more": max(len(problems) - CARD_LIMIT, 0),
+        # Problems past the expanded cards still show, as tiles in their own colour and word.
+        "healthy": problems[CARD_LIMIT:] + [v for v in views if v.tone == "ok"],
         "total": len(views),
         "generated_at": now,
         # Tiles build their links from this prefix: a {% url %} per tile costs more.
