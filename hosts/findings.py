@@ -53,7 +53,11 @@ def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
     hosts = Host.objects.filter(pk__in=host_ids).prefetch_related(
         "carp_vhids", "mirrors__components", "zpools__devices", "jails", "haproxy_backends__servers"
     )
-    facts = {f.host_id: f for f in HostFacts.objects.filter(host_id__in=host_ids)}
+    # raw_outputs is large JSON that no rule reads.
+    facts = {
+        f.host_id: f
+        for f in HostFacts.objects.filter(host_id__in=host_ids).defer("raw_outputs")
+    }
     master_since: dict[tuple[int, str], datetime] = {
         (row["host_id"], row["subject"]): row["at"]
         for row in StatusEvent.objects.filter(
@@ -177,7 +181,8 @@ def backup_views(target: Host) -> list[BackupView]:
 
 
 def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int]:
-    """Re-judge a host and every cluster it belongs to; returns (scopes, findings stored)."""
+    """Re-judge a host and every cluster it belongs to. Returns (the scopes whose findings
+    changed, the number of findings); an unchanged judgement returns no scopes."""
     t = thresholds()
     clusters = list(Cluster.objects.filter(members__host=host).prefetch_related("members"))
     member_ids = {m.host_id for c in clusters for m in c.members.all()} | {host.pk}
@@ -194,21 +199,23 @@ def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int]:
             ClusterView(cluster.pk, cluster.name, cluster.kind, members), now, t
         )
     scopes = [f"host:{host.pk}", f"poll:{host.pk}"] + [f"cluster:{c.pk}" for c in clusters]
-    replace_findings(scopes, findings, now)
-    return scopes, len(findings)
+    changed = replace_findings(scopes, findings, now)
+    return (scopes if changed else []), len(findings)
 
 
-def replace_findings(scopes: list[str], findings: list[Finding], now: datetime) -> None:
+def replace_findings(scopes: list[str], findings: list[Finding], now: datetime) -> int:
     """Make the stored findings of `scopes` equal `findings`: create new, update changed,
-    delete cleared. first_seen_at survives while a finding keeps holding."""
+    delete cleared; returns how many rows changed. first_seen_at survives while a finding
+    keeps holding, and an unchanged finding is not rewritten."""
     wanted = {f.dedup_key: f for f in findings}
     existing = {
         row.dedup_key: row
         for row in FindingRow.objects.filter(Q(scope__in=scopes) | Q(dedup_key__in=wanted))
     }
-    FindingRow.objects.filter(
-        pk__in=[row.pk for key, row in existing.items() if key not in wanted]
-    ).delete()
+    cleared = [row.pk for key, row in existing.items() if key not in wanted]
+    changes = len(cleared)
+    if cleared:
+        FindingRow.objects.filter(pk__in=cleared).delete()
     for key, f in wanted.items():
         values = {
             "scope": f.scope,
@@ -223,8 +230,11 @@ def replace_findings(scopes: list[str], findings: list[Finding], now: datetime) 
         row = existing.get(key)
         if row is None:
             FindingRow.objects.create(dedup_key=key, first_seen_at=now, last_seen_at=now, **values)
+            changes += 1
         elif any(getattr(row, k) != v for k, v in values.items()):
             FindingRow.objects.filter(pk=row.pk).update(last_seen_at=now, **values)
+            changes += 1
+    return changes
 
 
 def evaluate_stale_polls(*, now: datetime) -> list[str]:
@@ -240,7 +250,8 @@ def evaluate_stale_polls(*, now: datetime) -> list[str]:
         found = evaluate_poll_stale(view, host.last_poll_at, host.poll_interval, now, t)
         if found:
             by_scope[f"poll:{host.pk}"] += found
-    changed = sorted(current | set(by_scope))
-    for scope in changed:
-        replace_findings([scope], by_scope.get(scope, []), now)
-    return changed
+    return [
+        scope
+        for scope in sorted(current | set(by_scope))
+        if replace_findings([scope], by_scope.get(scope, []), now)
+    ]

@@ -24,7 +24,6 @@ from hosts.models import (
     MetricSample,
     Mirror,
     MirrorComponent,
-    StatusEvent,
 )
 from hosts.observe_common import PollContext, clean, mark_gone, read, save_if_changed
 from hosts.observe_storage import store_backups, store_zpools
@@ -95,9 +94,7 @@ def store_carp(ctx: PollContext, sections: dict[str, Section]) -> None:
             )
             keep.add(row.pk)
     if clean(ctx, "carp"):
-        mark_gone(
-            ctx.host.carp_vhids.all(), keep, ctx, "carp", lambda v: f"vhid {v.vhid}@{v.interface}"
-        )
+        mark_gone(existing.values(), keep, ctx, "carp", lambda v: f"vhid {v.vhid}@{v.interface}")
     store_pfsync(ctx, pfsync, clean(ctx, "carp"))
 
 
@@ -142,6 +139,8 @@ def store_gmirror(ctx: PollContext, sections: dict[str, Section]) -> None:
     keep: set[int] = set()
     for parsed in result.mirrors:
         row = existing.get(parsed.name) or Mirror(host=ctx.host, name=parsed.name)
+        # Components come prefetched with the mirror; a new mirror has none yet.
+        old = {c.name: c for c in row.components.all()} if row.pk else {}
         ctx.change("mirror", parsed.name, "state", row.state if row.pk else "", parsed.state)
         save_if_changed(
             row,
@@ -153,7 +152,6 @@ def store_gmirror(ctx: PollContext, sections: dict[str, Section]) -> None:
             ctx,
         )
         keep.add(row.pk)
-        old = {c.name: c for c in MirrorComponent.objects.filter(mirror=row)}
         new_names = set()
         for comp in parsed.components:
             new_names.add(comp.name)
@@ -179,7 +177,7 @@ def store_gmirror(ctx: PollContext, sections: dict[str, Section]) -> None:
                 ctx.change("mirror", f"{parsed.name}/{name}", "state", prev.state, "gone")
                 prev.delete()
     if clean(ctx, "gmirror"):
-        mark_gone(ctx.host.mirrors.all(), keep, ctx, "mirror", lambda m: m.name)
+        mark_gone(existing.values(), keep, ctx, "mirror", lambda m: m.name)
 
 
 def store_jails(ctx: PollContext, sections: dict[str, Section]) -> None:
@@ -222,7 +220,7 @@ def store_jails(ctx: PollContext, sections: dict[str, Section]) -> None:
             continue
         if configured is not None and name not in configured:
             if row.pk and row.gone_at is None:
-                mark_gone(ctx.host.jails.filter(pk=row.pk), set(), ctx, "jail", lambda j: j.name)
+                mark_gone([row], set(), ctx, "jail", lambda j: j.name)
             continue
         if row.running or row.pk is None:
             ctx.change("jail", name, "running", "yes" if row.pk else "", "no")
@@ -284,9 +282,10 @@ def store_haproxy(ctx: PollContext, sections: dict[str, Section]) -> None:
             )
             keep_servers.add(srow.pk)
         if clean(ctx, "haproxy"):
-            mark_gone(row.servers.all(), keep_servers, ctx, "haproxy", lambda s: s.name)
+            own = [s for (backend_id, _), s in servers.items() if backend_id == row.pk]
+            mark_gone(own, keep_servers, ctx, "haproxy", lambda s: s.name)
     if clean(ctx, "haproxy"):
-        mark_gone(ctx.host.haproxy_backends.all(), keep_backends, ctx, "haproxy", lambda b: b.name)
+        mark_gone(backends.values(), keep_backends, ctx, "haproxy", lambda b: b.name)
 
 
 def store_metrics(ctx: PollContext) -> None:
@@ -300,22 +299,53 @@ def store_metrics(ctx: PollContext) -> None:
     ctx.facts.metrics_sampled_at = ctx.now
 
 
+# Each subsystem: the poll sections it reads and the function that stores them.
+SUBSYSTEMS = (
+    ("system", ("freebsd-version", "uname"), store_system),
+    ("gmirror", ("gmirror-list",), store_gmirror),
+    ("carp", ("ifconfig", "sysctl-carp"), store_carp),
+    ("pf", ("pfctl-info", "pfctl-rules"), store_pf),
+    ("haproxy", ("haproxy-stat", "haproxy-servers-state"), store_haproxy),
+    ("jails", ("jls", "jail-conf"), store_jails),
+)
+
+
+def _unchanged(ctx: PollContext, keys, by_key: dict[str, Section]) -> bool:
+    """Every section is byte-identical to the last poll's: nothing to parse or store."""
+    previous = ctx.facts.raw_outputs or {}
+    for key in keys:
+        section, before = by_key.get(key), previous.get(key)
+        if section is None or before is None:
+            return False
+        if before.get("exit") != section.exit_status or before.get("output") != section.output:
+            return False
+    return True
+
+
 def store_poll(ctx: PollContext, sections: list[Section], backup_jobs) -> None:
-    """Store every section of a successful poll; call inside the poll's transaction."""
+    """Store every section of a successful poll; call inside the poll's transaction. The
+    caller saves ctx.facts and ctx.events.
+
+    A subsystem whose output did not change since the last poll is not parsed again: its
+    rows are still true and its previous parse error (if any) still stands."""
     by_key = {s.command.key: s for s in sections}
-    store_system(ctx, by_key)
-    store_gmirror(ctx, by_key)
-    store_zpools(ctx, by_key)
-    if ctx.host.has_role("firewall") or ctx.host.has_role("loadbalancer"):
-        store_carp(ctx, by_key)
-        store_pf(ctx, by_key)
-    if ctx.host.has_role("loadbalancer"):
-        store_haproxy(ctx, by_key)
-    if ctx.host.has_role("jailhost") or ctx.host.has_role("dns"):
-        store_jails(ctx, by_key)
-    if ctx.host.has_role("storage"):
-        store_backups(ctx, by_key, backup_jobs)
+    previous_errors = dict(ctx.facts.subsystem_errors or {})
+    backup_keys = tuple(k for k in by_key if k.startswith(("backup-log:", "snapshots:")))
+    plan = [*SUBSYSTEMS, ("zpool", ("zpool-status", "zpool-list"), store_zpools)]
+    if backup_keys:
+        plan.append(("backup", backup_keys, lambda c, b: store_backups(c, b, backup_jobs)))
+    for name, keys, store in plan:
+        if not any(k in by_key for k in keys):
+            continue  # not a subsystem of this host's roles
+        if _unchanged(ctx, keys, by_key):
+            ctx.errors.update(
+                {k: v for k, v in previous_errors.items() if k == name or k.startswith(name + ":")}
+            )
+            continue
+        store(ctx, by_key)
     store_metrics(ctx)
+    if ctx.errors != previous_errors:
+        ctx.dirty = True
     ctx.facts.subsystem_errors = ctx.errors
     ctx.facts.raw_outputs = {
         s.command.key: {
@@ -325,5 +355,3 @@ def store_poll(ctx: PollContext, sections: list[Section], backup_jobs) -> None:
         }
         for s in sections
     }
-    ctx.facts.save()
-    StatusEvent.objects.bulk_create(ctx.events)

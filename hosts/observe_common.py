@@ -23,9 +23,13 @@ class PollContext:
     events: list[StatusEvent] = field(default_factory=list)
     metrics: list[tuple[str, str, float]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    # Set when a stored row changed: only then (or when time-based rules are due) are the
+    # health rules run again.
+    dirty: bool = False
 
     def change(self, subject_type: str, subject: str, fld: str, old, new) -> None:
         if (old or "") != (new or ""):
+            self.dirty = True
             self.events.append(
                 StatusEvent(
                     host=self.host,
@@ -83,12 +87,17 @@ def save_if_changed(obj, values: dict, ctx: PollContext) -> bool:
         if hasattr(obj, "changed_at"):
             obj.changed_at = ctx.now
         obj.save()
+        ctx.dirty = True
         return True
     return False
 
 
-def mark_gone(queryset, keep_pks: set[int], ctx: PollContext, subject_type: str, label) -> None:
-    for obj in queryset.filter(gone_at__isnull=True).exclude(pk__in=keep_pks):
+def mark_gone(rows, keep_pks: set[int], ctx: PollContext, subject_type: str, label) -> None:
+    """Mark the already-loaded `rows` that this poll did not see as gone."""
+    for obj in rows:
+        if obj.pk is None or obj.pk in keep_pks or obj.gone_at is not None:
+            continue
         obj.gone_at = ctx.now
         obj.save(update_fields=["gone_at"])
+        ctx.dirty = True
         ctx.change(subject_type, label(obj), "present", "yes", "gone")

@@ -57,7 +57,7 @@ def _flatten(pool) -> list[dict]:
 
 def _store_devices(ctx: PollContext, row: ZPool, parsed) -> None:
     new_rows = _flatten(parsed)
-    old = list(row.devices.order_by("position")) if row.pk else []
+    old = sorted(row.devices.all(), key=lambda d: d.position) if row.pk else []
     old_by_name = {(d.section, d.name): d for d in old}
     for data in new_rows:
         prev = old_by_name.get((data["section"], data["name"]))
@@ -116,7 +116,7 @@ def store_zpools(ctx: PollContext, sections: dict[str, Section]) -> None:
     if status is None:
         return
     sizes = {p.name: p for p in listing.pools} if listing is not None else {}
-    existing = {p.name: p for p in ctx.host.zpools.all()}
+    existing = {p.name: p for p in ctx.host.zpools.prefetch_related("devices")}
     keep: set[int] = set()
     for parsed in status.pools:
         if not parsed.name:
@@ -152,7 +152,7 @@ def store_zpools(ctx: PollContext, sections: dict[str, Section]) -> None:
         keep.add(row.pk)
         _store_devices(ctx, row, parsed)
     if clean(ctx, "zpool"):
-        mark_gone(ctx.host.zpools.all(), keep, ctx, "zpool", lambda p: p.name)
+        mark_gone(existing.values(), keep, ctx, "zpool", lambda p: p.name)
 
 
 def _snapshot_names(ctx: PollContext, section: Section | None, job: BackupJob) -> set[str] | None:

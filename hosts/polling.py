@@ -12,6 +12,7 @@ import secrets
 import shlex
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -167,6 +168,9 @@ def plan_for(host: Host, backup_jobs: list[BackupJob] | None = None) -> PollPlan
 
 # One pool per worker process: persistent connections are reused across polls of a host.
 CONNECTIONS = ConnectionPool()
+# Unchanged hosts are re-judged this often anyway, for the rules that depend on the clock
+# (backup staleness, scrub age) and on slowly moving numbers (pf state tables of a pair).
+REEVALUATE_EVERY = timedelta(seconds=60)
 
 
 @dataclass
@@ -177,7 +181,7 @@ class PollOutcome:
     reason: str
     duration_ms: int
     events: int
-    findings: int
+    findings: int | None  # None: nothing changed, the findings were not re-judged
     subsystem_errors: dict[str, str]
 
     def summary(self) -> str:
@@ -212,18 +216,23 @@ def _reachability_for(error: SSHError) -> str:
     return Reachability.UNKNOWN
 
 
+def _facts_snapshot(facts: HostFacts) -> tuple:
+    return tuple(getattr(facts, f.attname) for f in HostFacts._meta.concrete_fields)
+
+
 def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
     """Poll one host: run its plan in one SSH exec, store what changed, judge health.
 
     Host problems never raise: an unreachable host, a refused key or unreadable output all
     become the host's state, events and findings, with the last good data kept. Steps:
-    1. record a PollRun; 2. run the plan over the pooled connection; 3. in one transaction,
-    lock the host row, store every section, update reachability and re-evaluate the
-    findings of the host and its clusters; 4. after commit, tell listeners (alerts).
+    1. run the plan over the pooled connection; 2. in one transaction, lock the host row,
+    store what changed, update reachability, release the poll's claim, record a PollRun
+    when the poll has something to say (it failed, read partly, or changed state), and
+    re-judge the host and its clusters when something changed or the time-based rules are
+    due; 3. after commit, tell listeners (alerts).
     """
     started = timezone.now()
     clock = time.monotonic()
-    poll = PollRun.objects.create(host=host, claim=claim, started_at=started)
     jobs = list(host.backup_targets.all()) if host.has_role("storage") else []
     plan = plan_for(host, jobs)
     error: SSHError | None = None
@@ -243,19 +252,23 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
             problems.append("output exceeded the size cap and was truncated")
     duration_ms = int((time.monotonic() - clock) * 1000)
     with transaction.atomic():
-        locked = Host.objects.select_for_update().get(pk=host.pk)
-        facts, _ = HostFacts.objects.get_or_create(host=locked)
-        ctx = PollContext(host=locked, facts=facts, poll=poll, now=timezone.now())
+        locked = (
+            Host.objects.select_for_update(of=("self",)).select_related("facts").get(pk=host.pk)
+        )
+        try:
+            facts = locked.facts
+        except HostFacts.DoesNotExist:
+            facts = HostFacts(host=locked)
+        before = _facts_snapshot(facts)
+        ctx = PollContext(host=locked, facts=facts, poll=None, now=timezone.now())
         old_reachability = locked.reachability
         if error is None:
-            store_poll(ctx, sections, jobs)  # saves the events it collected
+            store_poll(ctx, sections, jobs)
             if problems:
                 facts.subsystem_errors = {**facts.subsystem_errors, "poll": "; ".join(problems)}
-                facts.save(update_fields=["subsystem_errors"])
             locked.reachability, locked.reachability_reason = Reachability.OK, ""
             locked.last_success_at = ctx.now
-            poll.status = PollRun.Status.PARTIAL if facts.subsystem_errors else PollRun.Status.OK
-            poll.commands = len(sections)
+            status = PollRun.Status.PARTIAL if facts.subsystem_errors else PollRun.Status.OK
         else:
             locked.reachability = _reachability_for(error)
             locked.reachability_reason = error.reason[:300]
@@ -264,17 +277,36 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
                 locked.offered_key_type = offered.key_type
                 locked.offered_key_base64 = offered.key_base64
                 locked.offered_key_seen_at = locked.offered_key_seen_at or ctx.now
-            poll.status = (
+            status = (
                 PollRun.Status.TIMED_OUT
                 if error.kind in ("timeout", "command_timeout")
                 else PollRun.Status.FAILED
             )
-            poll.error = error.reason[:500]
-        saved = len(ctx.events) if error is None else 0
         ctx.change("host", locked.name, "reachability", old_reachability, locked.reachability)
-        StatusEvent.objects.bulk_create(ctx.events[saved:])
+        due = facts.evaluated_at is None or ctx.now - facts.evaluated_at >= REEVALUATE_EVERY
+        judge = error is not None or ctx.dirty or due
+        if judge:
+            facts.evaluated_at = ctx.now
+        if facts.pk is None or _facts_snapshot(facts) != before:
+            facts.save()
+        if status != PollRun.Status.OK or ctx.events:
+            poll = PollRun.objects.create(
+                host=locked,
+                claim=claim,
+                started_at=started,
+                finished_at=ctx.now,
+                duration_ms=duration_ms,
+                status=status,
+                commands=len(sections),
+                error=(error.reason if error else "; ".join(problems))[:500],
+            )
+            for event in ctx.events:
+                event.poll = poll
+            StatusEvent.objects.bulk_create(ctx.events)
         locked.last_poll_at = ctx.now
         locked.last_poll_duration_ms = duration_ms
+        if claim and locked.poll_claim == claim:
+            locked.poll_claimed_until = None  # done: the next sweep may claim it again
         locked.save(
             update_fields=[
                 "reachability",
@@ -285,16 +317,17 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
                 "offered_key_type",
                 "offered_key_base64",
                 "offered_key_seen_at",
+                "poll_claimed_until",
             ]
         )
-        poll.finished_at = ctx.now
-        poll.duration_ms = duration_ms
-        poll.save()
-        scopes, finding_count = evaluate_and_store(locked, now=ctx.now)
-        transaction.on_commit(lambda: findings_updated.send(sender=Host, scopes=scopes))
+        finding_count = None
+        if judge:
+            scopes, finding_count = evaluate_and_store(locked, now=ctx.now)
+            if scopes:  # only a changed judgement concerns the alerts
+                transaction.on_commit(lambda: findings_updated.send(sender=Host, scopes=scopes))
     return PollOutcome(
         host=host.name,
-        status=poll.status,
+        status=status,
         reachability=locked.reachability,
         reason=locked.reachability_reason,
         duration_ms=duration_ms,

@@ -31,25 +31,30 @@ DISPATCH_BATCH = 2000
 def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, str]]:
     """Claim hosts whose poll is due and whose previous claim (if any) has expired.
 
-    Each claim is a conditional UPDATE matching the row's current claim token, so two
-    dispatchers never claim the same host: the loser's UPDATE matches zero rows."""
+    One conditional UPDATE stamps the whole batch with a fresh claim token; rows that
+    another dispatcher claimed in between no longer match its condition, so reading back
+    the rows carrying our token tells exactly which hosts are ours."""
     now = now or timezone.now()
+    claimable = Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=now)
     due = list(
-        Host.objects.filter(enabled=True, next_poll_at__lte=now)
-        .filter(Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=now))
-        .values_list("pk", "poll_claim", "poll_interval")[:limit]
+        Host.objects.filter(claimable, enabled=True, next_poll_at__lte=now)
+        .order_by("next_poll_at")
+        .values_list("pk", flat=True)[:limit]
     )
-    claimed = []
-    for pk, old_claim, interval in due:
-        token = str(uuid.uuid4())
-        updated = Host.objects.filter(pk=pk, poll_claim=old_claim).update(
-            poll_claim=token,
-            poll_claimed_until=now + POLL_LEASE,
-            next_poll_at=now + timedelta(seconds=interval),
-        )
-        if updated == 1:
-            claimed.append((pk, token))
-    return claimed
+    if not due:
+        return []
+    token = str(uuid.uuid4())
+    Host.objects.filter(claimable, pk__in=due, enabled=True).update(
+        poll_claim=token, poll_claimed_until=now + POLL_LEASE
+    )
+    claimed = list(Host.objects.filter(poll_claim=token).values_list("pk", "poll_interval"))
+    # Next due time per host; hosts share a few interval values, so few UPDATEs.
+    by_interval: dict[int, list[int]] = {}
+    for pk, interval in claimed:
+        by_interval.setdefault(interval, []).append(pk)
+    for interval, pks in by_interval.items():
+        Host.objects.filter(pk__in=pks).update(next_poll_at=now + timedelta(seconds=interval))
+    return [(pk, token) for pk, _ in claimed]
 
 
 @nyiops_task(queue="poll", soft_time_limit=20, time_limit=30, retry=None)
@@ -79,20 +84,45 @@ def poll_host(host_id: int, claim: str) -> str:
     if host is None:
         return f"host {host_id}: stale claim, another poll owns it"
     try:
-        outcome = run_poll(host, claim=claim)
-    finally:
-        # Release the lease so the next sweep need not wait for it to expire.
+        outcome = run_poll(host, claim=claim)  # releases the claim in its own transaction
+    except BaseException:
+        # Release it anyway (a DB error, the soft time limit) so the host is polled again at
+        # its next due time instead of after the lease.
         Host.objects.filter(pk=host_id, poll_claim=claim).update(poll_claimed_until=None)
+        raise
     return outcome.summary()
+
+
+def record_lost_polls(now=None) -> int:
+    """A claim whose lease ran out without being released belongs to a poll whose worker
+    died (or hung past its hard limit): record it as a `lost` PollRun, once, and free the
+    host for the next sweep."""
+    now = now or timezone.now()
+    lost = 0
+    for pk, claim, claimed_until in Host.objects.filter(poll_claimed_until__lt=now).values_list(
+        "pk", "poll_claim", "poll_claimed_until"
+    ):
+        with transaction.atomic():
+            if Host.objects.filter(pk=pk, poll_claim=claim, poll_claimed_until__lt=now).update(
+                poll_claimed_until=None
+            ):
+                PollRun.objects.create(
+                    host_id=pk,
+                    claim=claim,
+                    started_at=claimed_until - POLL_LEASE,
+                    finished_at=now,
+                    status=PollRun.Status.LOST,
+                    error="the worker stopped mid-poll (claim expired unreleased)",
+                )
+                lost += 1
+    return lost
 
 
 @nyiops_task(queue="poll", soft_time_limit=50, time_limit=60, retry=None)
 def sweep_poll_health() -> str:
-    """Judge staleness and close out poll runs whose worker died (status `lost`)."""
+    """Judge staleness and record polls lost with their worker."""
     now = timezone.now()
-    lost = PollRun.objects.filter(
-        status=PollRun.Status.RUNNING, started_at__lt=now - POLL_LEASE
-    ).update(status=PollRun.Status.LOST, finished_at=now, error="worker stopped mid-poll")
+    lost = record_lost_polls(now)
     with transaction.atomic():
         scopes = evaluate_stale_polls(now=now)
     if scopes:

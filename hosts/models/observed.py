@@ -50,6 +50,8 @@ class HostFacts(models.Model):
     raw_outputs = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     metrics_sampled_at = models.DateTimeField(null=True, blank=True)
+    # When the health rules last judged this host (they re-run on change, else every 30 s).
+    evaluated_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"facts of {self.host}"
