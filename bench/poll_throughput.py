@@ -207,7 +207,9 @@ def run_ansible(venv: Path, workdir: Path, fleet_state: Path) -> list[dict]:
         hosts[entry["name"]] = {
             "ansible_host": entry["address"],
             "ansible_port": entry["ssh_port"],
-            "poll_script": plan_for(host, jobs_by_target.get(host.pk, [])).script(),
+            "poll_script": plan_for(
+                host, jobs_by_target.get(host.pk, []), in_cluster=host.memberships.exists()
+            ).script(),
         }
     (workdir / "known_hosts").write_text("\n".join(known_hosts) + "\n")
     (workdir / "inventory.yaml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))

@@ -88,6 +88,8 @@ def main() -> None:
         wait_for_fleet(fleet)
         manage("import_inventory", str(FLEET_STATE / "inventory.yaml"))
         manage("seed_demo")
+        manage("seed_oncall_demo")
+        os.environ.setdefault("NYIOPS_BASE_URL", f"http://{WEB_ADDR}")
         start("web", [PYTHON, "manage.py", "runserver", "--noreload", WEB_ADDR], procs)
         start(
             "worker",

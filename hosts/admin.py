@@ -16,8 +16,7 @@ class SSHCredentialForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"autocomplete": "off"}),
         required=False,
         help_text=(
-            "Paste an unencrypted OpenSSH or PEM private key. "
-            "Leave empty to keep the current key."
+            "Paste an unencrypted OpenSSH or PEM private key. Leave empty to keep the current key."
         ),
     )
 

@@ -117,6 +117,8 @@ BASE = [
 CARP = [
     Command("ifconfig", "ifconfig -a", "ifconfig"),
     Command("sysctl-carp", "sysctl net.inet.carp", "sysctl"),
+]
+PF = [
     Command("pfctl-info", "pfctl -si", "pfctl-info"),
     Command("pfctl-rules", "pfctl -sr", None),
 ]
@@ -131,11 +133,18 @@ JAILS = [
 ]
 
 
-def plan_for(host: Host, backup_jobs: list[BackupJob] | None = None) -> PollPlan:
-    """The commands a host's roles call for, in a fixed order."""
+def plan_for(
+    host: Host, backup_jobs: list[BackupJob] | None = None, *, in_cluster: bool = False
+) -> PollPlan:
+    """The commands a host's roles call for, in a fixed order. Any member of a cluster runs
+    CARP (a jail-service pair holds its VIPs with CARP too); pf belongs to the firewall and
+    load-balancer roles."""
     commands = list(BASE)
-    if host.has_role("firewall") or host.has_role("loadbalancer"):
+    pf_role = host.has_role("firewall") or host.has_role("loadbalancer")
+    if pf_role or in_cluster:
         commands += CARP
+    if pf_role:
+        commands += PF
     if host.has_role("loadbalancer"):
         commands += HAPROXY
     if host.has_role("jailhost") or host.has_role("dns"):
@@ -234,7 +243,7 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
     started = timezone.now()
     clock = time.monotonic()
     jobs = list(host.backup_targets.all()) if host.has_role("storage") else []
-    plan = plan_for(host, jobs)
+    plan = plan_for(host, jobs, in_cluster=host.memberships.exists())
     error: SSHError | None = None
     result = None
     if host.credential is None:

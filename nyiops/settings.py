@@ -285,6 +285,9 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 25
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
+# Where people reach this site: one-click links in notifications are built on it.
+NYIOPS_BASE_URL = env.str("NYIOPS_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 # Polling (the due-time column lives on Host; beat only runs the dispatcher sweep).
 NYIOPS_DISPATCH_INTERVAL = env.float("NYIOPS_DISPATCH_INTERVAL", default=2.0)
 NYIOPS_DEFAULT_POLL_INTERVAL = env.int("NYIOPS_DEFAULT_POLL_INTERVAL", default=15)

@@ -45,6 +45,12 @@ def test_discovers_everything_in_the_demo_fleet(fleet):
         "BACKUP"
     }
     assert CarpVhid.objects.get(host__name="fw1a", vhid=2).vips == ["198.51.100.10/26"]
+    # The DNS jail-host pair holds its VIPs with CARP too.
+    assert set(CarpVhid.objects.filter(host__name="jh1a").values_list("vhid", flat=True)) == {
+        30,
+        31,
+        32,
+    }
     for host in Host.objects.all():
         assert Mirror.objects.filter(host=host).exists(), f"{host} has no mirror"
         assert ZPool.objects.filter(host=host).exists(), f"{host} has no pool"

@@ -19,6 +19,17 @@ def test_a_firewall_runs_carp_pf_and_storage_commands_in_one_script():
     assert "haproxy-stat" not in keys and "jls" not in keys
 
 
+def test_cluster_members_run_carp_and_only_firewalls_and_balancers_run_pf():
+    jailhost = Host(name="jh1a", roles=["jailhost", "dns"])
+
+    alone = {c.key for c in plan_for(jailhost).commands}
+    paired = {c.key for c in plan_for(jailhost, in_cluster=True).commands}
+
+    assert "ifconfig" not in alone
+    assert {"ifconfig", "sysctl-carp", "jls", "jail-conf"} <= paired
+    assert "pfctl-info" not in paired
+
+
 def test_storage_hosts_read_each_backup_log_with_quoted_paths():
     job = BackupJob(name="acme-web1", dataset="tank/backups/acme web1", log_path="/var/log/x.log")
 
