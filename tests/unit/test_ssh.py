@@ -7,7 +7,6 @@ import base64
 import logging
 import os
 import socket
-import statistics
 import subprocess
 import threading
 import time
@@ -376,21 +375,16 @@ def test_huge_interleaved_output_is_capped_without_deadlock(server, target):
 # --- pool -------------------------------------------------------------------------------
 
 
-def test_pool_reuses_one_connection_and_is_fast(server, target):
+def test_pool_reuses_one_connection(server, target):
+    # The round-trip time this buys is measured in bench/, not asserted here.
     pool = ConnectionPool()
     try:
         assert pool.run(target, ["echo", "one"]).stdout == "one\n"
         assert pool.run(target, ["echo", "two"]).stdout == "two\n"
         assert server.connections == 1
-        times = []
         for _ in range(100):
-            start = time.perf_counter()
             pool.run(target, ["true"])
-            times.append(time.perf_counter() - start)
         assert server.connections == 1
-        median_ms = statistics.median(times) * 1000
-        print(f"median round trip of `true` on a reused connection: {median_ms:.2f} ms")
-        assert median_ms < 30  # no Nagle/delayed-ACK stall (TCP_NODELAY)
     finally:
         pool.close_all()
 
@@ -477,22 +471,36 @@ def test_pool_is_thread_safe_and_parallel_across_targets(host_key, client_key):
         results: list[CommandResult] = []
         errors: list[BaseException] = []
 
+        spans: dict[str, list[tuple[float, float]]] = {t.name: [] for t in targets}
+        lock = threading.Lock()
+        # Each command reports when it ran, by the server's own clock: no timing guesswork.
+        script = "date +%s.%N; sleep 0.3; date +%s.%N"
+
         def work(t):
             try:
-                results.append(pool.run(t, ["sleep", "0.5"]))
+                result = pool.run(t, script)
             except SSHError as exc:
                 errors.append(exc)
+                return
+            begin, end = map(float, result.stdout.split())
+            with lock:
+                results.append(result)
+                spans[t.name].append((begin, end))
+
+        def overlap(a, b):
+            return a[0] < b[1] and b[0] < a[1]
 
         threads = [threading.Thread(target=work, args=(t,)) for t in targets * 2]
-        start = time.monotonic()
         for th in threads:
             th.start()
         for th in threads:
             th.join(10)
-        elapsed = time.monotonic() - start
         assert not errors and len(results) == 4
-        # Same target serialised (2 x 0.5 s), different targets in parallel (not 4 x 0.5 s).
-        assert 1.0 <= elapsed < 1.8
+        first, second = (spans[t.name] for t in targets)
+        # Calls to one target take turns on its one connection ...
+        assert not overlap(*first) and not overlap(*second)
+        # ... while two targets run at the same time.
+        assert any(overlap(a, b) for a in first for b in second)
         assert [s.connections for s in servers] == [1, 1]
     finally:
         pool.close_all()
