@@ -23,9 +23,11 @@ import asyncssh
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-BATCH = ("LC_ALL=C; export LC_ALL; echo '@@@ifconfig'; ifconfig -a; echo \"@@@rc $?\"; "
-         "echo '@@@sysctl'; sysctl net.inet.carp; echo \"@@@rc $?\"; echo '@@@pf'; pfctl -si; "
-         "echo \"@@@rc $?\"; gmirror list; zpool status -p")
+BATCH = (
+    "LC_ALL=C; export LC_ALL; echo '@@@ifconfig'; ifconfig -a; echo \"@@@rc $?\"; "
+    "echo '@@@sysctl'; sysctl net.inet.carp; echo \"@@@rc $?\"; echo '@@@pf'; pfctl -si; "
+    'echo "@@@rc $?"; gmirror list; zpool status -p'
+)
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -44,9 +46,24 @@ def cpu_seconds(pid: int) -> float:
 def start(state: Path, n: int) -> tuple[subprocess.Popen, float, str]:
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fleetsim", "serve", "--spec", "demo/fleet.yaml", "--state",
-         str(state), "--scale", str(n), "--base-port", "0"],
-        cwd=REPO, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "fleetsim",
+            "serve",
+            "--spec",
+            "demo/fleet.yaml",
+            "--state",
+            str(state),
+            "--scale",
+            str(n),
+            "--base-port",
+            "0",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()  # bounded: the server prints it once, or exits
     took = time.monotonic() - t0
     if not line.startswith("fleetsim: serving"):
@@ -63,8 +80,9 @@ async def probe(state: Path, samples: int) -> list[float]:
     for h in hosts:
         known = asyncssh.import_known_hosts(f"[127.0.0.1]:{h['ssh_port']} {h['host_key']}\n")
         t0 = time.monotonic()
-        async with asyncssh.connect("127.0.0.1", h["ssh_port"], username="nyiops",
-                                    client_keys=[key], known_hosts=known) as conn:
+        async with asyncssh.connect(
+            "127.0.0.1", h["ssh_port"], username="nyiops", client_keys=[key], known_hosts=known
+        ) as conn:
             r = await conn.run(BATCH, check=False)
             assert r.exit_status == 0 and "@@@rc 0" in r.stdout, r.stderr
         times.append(time.monotonic() - t0)
@@ -89,9 +107,11 @@ def main() -> None:
         proc.terminate()
         proc.wait(30)
         print(f"{phase}: {line[:70]}...")
-        print(f"{phase}: start {took:.2f} s, RSS {rss:.0f} MB (peak {peak:.0f} MB), "
-              f"idle CPU {idle:.0f}% of one core, new connection + poll batch median "
-              f"{sorted(times)[len(times) // 2] * 1000:.0f} ms")
+        print(
+            f"{phase}: start {took:.2f} s, RSS {rss:.0f} MB (peak {peak:.0f} MB), "
+            f"idle CPU {idle:.0f}% of one core, new connection + poll batch median "
+            f"{sorted(times)[len(times) // 2] * 1000:.0f} ms"
+        )
     tmp.cleanup()
 
 

@@ -55,8 +55,7 @@ def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
     )
     # raw_outputs is large JSON that no rule reads.
     facts = {
-        f.host_id: f
-        for f in HostFacts.objects.filter(host_id__in=host_ids).defer("raw_outputs")
+        f.host_id: f for f in HostFacts.objects.filter(host_id__in=host_ids).defer("raw_outputs")
     }
     master_since: dict[tuple[int, str], datetime] = {
         (row["host_id"], row["subject"]): row["at"]

@@ -16,9 +16,7 @@ PROJECT_APPS = ("hosts", "customers", "audit", "alerts", "operations", "nyiops")
 def project_tasks():
     celery_app.loader.import_default_modules()
     return {
-        name: task
-        for name, task in celery_app.tasks.items()
-        if name.split(".")[0] in PROJECT_APPS
+        name: task for name, task in celery_app.tasks.items() if name.split(".")[0] in PROJECT_APPS
     }
 
 

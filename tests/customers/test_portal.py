@@ -65,7 +65,7 @@ def test_noc_user_is_not_a_portal_user(client, noc_user):
 
 def test_home_sends_each_role_to_its_landing_page(client, noc_user, customer_a_user):
     client.force_login(noc_user)
-    assert client.get(reverse("home")).url == reverse("hosts:inventory")
+    assert client.get(reverse("home")).url == reverse("hosts:overview")
     client.force_login(customer_a_user)
     assert client.get(reverse("home")).url == reverse("customers:portal")
 

@@ -62,7 +62,10 @@ def inventory(tmp_path):
                 "name": "fw-pair-1",
                 "kind": "firewall",
                 "customer": "acme",
-                "members": [{"host": "fw1a", "role": "primary"}, {"host": "fw1b", "role": "backup"}],
+                "members": [
+                    {"host": "fw1a", "role": "primary"},
+                    {"host": "fw1b", "role": "backup"},
+                ],
             }
         ],
         "backup_jobs": [
@@ -95,7 +98,12 @@ def test_import_creates_every_section(inventory, tmp_path):
     summary = _import(inventory, tmp_path)
 
     assert summary.created == {
-        "customers": 1, "sites": 1, "credentials": 1, "hosts": 3, "clusters": 1, "backup_jobs": 1,
+        "customers": 1,
+        "sites": 1,
+        "credentials": 1,
+        "hosts": 3,
+        "clusters": 1,
+        "backup_jobs": 1,
     }
     fw1a = Host.objects.get(name="fw1a")
     assert fw1a.customer.slug == "acme" and fw1a.site.slug == "nyc1"
@@ -161,7 +169,10 @@ def test_private_key_is_ciphertext_in_the_database(inventory, tmp_path):
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda d: d["hosts"][1].update(name="fw1a"), "hosts[1] (fw1a): name: 'fw1a' appears twice"),
+        (
+            lambda d: d["hosts"][1].update(name="fw1a"),
+            "hosts[1] (fw1a): name: 'fw1a' appears twice",
+        ),
         (lambda d: d["hosts"][0].update(address="999.1.1.1"), "hosts[0] (fw1a).address:"),
         (lambda d: d["hosts"][0].update(address="a b"), "hosts[0] (fw1a).address:"),
         (lambda d: d["hosts"][0].update(ssh_port=70000), "hosts[0] (fw1a).ssh_port:"),
@@ -171,7 +182,10 @@ def test_private_key_is_ciphertext_in_the_database(inventory, tmp_path):
             "hosts[0] (fw1a).host_key: not a valid OpenSSH public key",
         ),
         (lambda d: d["hosts"][0].update(roles=["router"]), "hosts[0] (fw1a).roles: Unknown role"),
-        (lambda d: d["hosts"][0].update(customer="nobody"), "hosts[0] (fw1a).customer: no customer"),
+        (
+            lambda d: d["hosts"][0].update(customer="nobody"),
+            "hosts[0] (fw1a).customer: no customer",
+        ),
         (lambda d: d["hosts"][0].update(colour="red"), "hosts[0] (fw1a): unknown field(s): colour"),
         (
             lambda d: d["clusters"][0]["members"].append({"host": "ghost", "role": "backup"}),
@@ -219,7 +233,9 @@ def test_bad_update_leaves_existing_data_unchanged(inventory, tmp_path):
 
 def test_command_reports_errors_and_imports_nothing(tmp_path):
     path = tmp_path / "inventory.yaml"
-    path.write_text("hosts:\n  - name: x\n    address: 127.0.0.1\n    ssh_port: -1\n    roles: []\n")
+    path.write_text(
+        "hosts:\n  - name: x\n    address: 127.0.0.1\n    ssh_port: -1\n    roles: []\n"
+    )
 
     with pytest.raises(CommandError) as excinfo:
         call_command("import_inventory", str(path))
