@@ -32,6 +32,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import percentile, spawn
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 BENCH = REPO / "var" / "bench" / "failover"
@@ -42,18 +45,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def spawn(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
-    with open(log, "w") as fh:
-        return subprocess.Popen(
-            argv, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
-        )
 
 
 def manage(env: dict, *args: str) -> None:

@@ -26,6 +26,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import percentile, spawn
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 BENCH_DIR = REPO / "var" / "bench"
@@ -46,13 +49,6 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
 def reset_database(url: str) -> None:
     import psycopg
 
@@ -60,11 +56,6 @@ def reset_database(url: str) -> None:
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def spawn(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
-    with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def start_fleet(state: Path, extra_hosts: int, env: dict) -> subprocess.Popen:

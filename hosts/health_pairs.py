@@ -54,7 +54,7 @@ def pfsync_verdict(members: list[HostView]) -> tuple[bool, str]:
     problems = []
     for h in members:
         if not h.reachable:
-            problems.append(f"{h.name} unknown")
+            problems.append(f"pfsync state of {h.name} unknown (no fresh data)")
         elif h.pfsync_present is False:
             problems.append(f"pfsync missing on {h.name}")
         elif h.pfsync_syncok == 0:

@@ -2,7 +2,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
+from django.db import connection
 
 from hosts.models import Host
 from hosts.polling import poll_host
@@ -12,7 +12,7 @@ def _poll(host: Host):
     try:
         return poll_host(host)
     finally:
-        close_old_connections()  # each thread has its own connection
+        connection.close()  # each thread opened its own; CONN_MAX_AGE would keep it open
 
 
 class Command(BaseCommand):
