@@ -24,7 +24,8 @@ from hosts.polling import poll_host as run_poll
 from hosts.signals import findings_updated
 from nyiops.tasks import nyiops_task
 
-POLL_LEASE = timedelta(seconds=60)  # > poll hard time limit, so a live poll keeps its claim
+# > the poll's hard time limit, so a live poll keeps its claim; a dead one's claim expires.
+POLL_LEASE = timedelta(seconds=settings.NYIOPS_POLL_LEASE_SECONDS)
 DISPATCH_BATCH = 2000
 
 

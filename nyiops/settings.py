@@ -134,6 +134,8 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # A file, not memory, so tests can share it with a worker subprocess.
+            "TEST": {"NAME": str(VAR_DIR / "test_nyiops.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -293,6 +295,7 @@ NYIOPS_BASE_URL = env.str("NYIOPS_BASE_URL", default="http://127.0.0.1:8000").rs
 # Polling (the due-time column lives on Host; beat only runs the dispatcher sweep).
 NYIOPS_DISPATCH_INTERVAL = env.float("NYIOPS_DISPATCH_INTERVAL", default=2.0)
 NYIOPS_DEFAULT_POLL_INTERVAL = env.int("NYIOPS_DEFAULT_POLL_INTERVAL", default=15)
+NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=60)
 NYIOPS_SSH_TIMEOUTS = {
     "connect": env.float("NYIOPS_SSH_CONNECT_TIMEOUT", default=5.0),
     "banner": env.float("NYIOPS_SSH_BANNER_TIMEOUT", default=10.0),

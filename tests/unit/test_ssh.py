@@ -522,9 +522,9 @@ def test_no_other_module_imports_paramiko():
     offenders, policies = [], []
     for path in REPO.rglob("*.py"):
         rel = path.relative_to(REPO)
-        if rel.parts[0] in {".venv", "tests", "fleetsim", "node_modules"} or rel.parts[
-            0
-        ].startswith("."):
+        # var/ holds run-time state (and the benchmark's own venvs), not project code.
+        skipped = {".venv", "var", "tests", "fleetsim", "node_modules"}
+        if rel.parts[0] in skipped or rel.parts[0].startswith("."):
             continue
         tree = ast.parse(path.read_text(), str(rel))
         for node in ast.walk(tree):
