@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 
@@ -139,7 +140,13 @@ def test_unauthenticated_client_cannot_open_a_channel(fleet):
         t.auth_password("nyiops", "nyiops")
     t.close()
     c = paramiko.SSHClient()
-    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    key_type, key_b64 = info.host_key.split()[:2]
+    c.get_host_keys().add(
+        f"[127.0.0.1]:{info.port}",
+        key_type,
+        paramiko.PKey.from_type_string(key_type, base64.b64decode(key_b64)),
+    )
+    c.set_missing_host_key_policy(paramiko.RejectPolicy())  # pinned, as everywhere
     with pytest.raises(paramiko.AuthenticationException):
         c.connect(
             "127.0.0.1",
