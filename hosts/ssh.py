@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import hashlib
 import io
 import logging
 import math
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hosts.keys import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,7 @@ class HostKey:
 
     @property
     def fingerprint(self) -> str:
-        digest = hashlib.sha256(base64.b64decode(self.key_base64)).digest()
-        return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")  # as ssh-keygen -l
+        return fingerprint(self.key_base64)  # as ssh-keygen -l prints it
 
     @classmethod
     def from_openssh(cls, line: str) -> HostKey:
