@@ -119,21 +119,26 @@ TEMPLATES = [
 
 # Databases: DATABASE_URL (PostgreSQL in CI and production), else SQLite in var/ with WAL
 # so the web process and the worker can read while one writes.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if "DATABASE_URL" in os.environ:
     DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _default = DATABASES["default"]
+    if _default["ENGINE"].endswith("sqlite3"):
+        _default["OPTIONS"] = {**SQLITE_OPTIONS, **_default.get("OPTIONS", {})}
+    else:
+        _default.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)  # libpq's
+        _default["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+        _default["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "nyiops.sqlite3",
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": SQLITE_OPTIONS,
             # A file, not memory, so tests can share it with a worker subprocess.
             "TEST": {"NAME": str(VAR_DIR / "test_nyiops.sqlite3")},
         }

@@ -88,3 +88,19 @@ def test_responses_carry_a_content_security_policy(client):
 
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert "unsafe-eval" not in response["Content-Security-Policy"]
+
+
+def test_a_sqlite_database_url_gets_the_same_wal_options(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    env["NYIOPS_VAR_DIR"] = str(tmp_path / "var")
+    env["DJANGO_SETTINGS_MODULE"] = "nyiops.settings"
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "wal"

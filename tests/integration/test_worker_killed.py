@@ -43,15 +43,6 @@ READY_TIMEOUT = 60.0
 FLIGHT_TIMEOUT = 15.0
 POLL_TIMEOUT = 20.0
 
-# DATABASE_URL=sqlite:// would crash the worker: settings add libpq's `connect_timeout` to
-# every DATABASE_URL's OPTIONS, and sqlite3.connect() rejects it. So for SQLite the worker
-# runs these settings instead, with this process's SQLite OPTIONS (WAL, IMMEDIATE, timeout).
-SQLITE_WORKER_SETTINGS = """\
-from nyiops.settings import *  # noqa: F403
-
-DATABASES["default"]["OPTIONS"] = {options!r}  # noqa: F405
-"""
-
 
 def _database_url() -> str:
     db = connection.settings_dict
@@ -93,16 +84,6 @@ class Harness:
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SETTINGS_MODULE": "nyiops.settings",
         }
-        if connection.vendor == "sqlite":
-            shim = tmp_path / "worker_shim"
-            shim.mkdir()
-            (shim / "killtest_worker_settings.py").write_text(
-                SQLITE_WORKER_SETTINGS.format(options=dict(connection.settings_dict["OPTIONS"]))
-            )
-            self.env["DJANGO_SETTINGS_MODULE"] = "killtest_worker_settings"
-            self.env["PYTHONPATH"] = os.pathsep.join(
-                [str(shim), str(REPO), self.env.get("PYTHONPATH", "")]
-            ).rstrip(os.pathsep)
         if settings.REDIS_URL:
             self.env["REDIS_URL"] = settings.REDIS_URL
             self.broker = None  # the app's own (Redis) producer pool
