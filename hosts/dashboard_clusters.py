@@ -211,7 +211,7 @@ def load_clusters(clusters_qs, now, kinds) -> Loaded:
         members[cid].append(
             MemberView(
                 hid, name, role, fresh, reason, last_ok, states,
-                pfsync_verdict(present, syncok), row[11] or "", row[12], row[13],
+                pfsync_verdict(present, syncok, fresh), row[11] or "", row[12], row[13],
             )
         )  # fmt: skip
     for group in members.values():
@@ -261,9 +261,13 @@ def load_clusters(clusters_qs, now, kinds) -> Loaded:
     return Loaded(clusters, members, vhids, backends, jails, findings, version)
 
 
-def pfsync_verdict(present: bool | None, syncok: int | None) -> Verdict:
+def pfsync_verdict(present: bool | None, syncok: int | None, fresh: str = "ok") -> Verdict:
     if present is None:
         return Verdict("unknown", "not polled")
+    if fresh != "ok":
+        # The last reading of a host we cannot reach now says nothing about its pfsync now.
+        last = "no pfsync" if not present else ("in sync" if syncok else "not in sync")
+        return Verdict("unknown", f"{last}, last seen")
     if not present:
         return Verdict("critical", "no pfsync")
     if syncok is None:

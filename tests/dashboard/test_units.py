@@ -3,7 +3,13 @@
 from datetime import UTC, datetime, timedelta
 
 from hosts import charts
-from hosts.dashboard_clusters import MemberView, Verdict, failover_verdict, vhid_verdicts
+from hosts.dashboard_clusters import (
+    MemberView,
+    Verdict,
+    failover_verdict,
+    pfsync_verdict,
+    vhid_verdicts,
+)
 from hosts.templatetags.dashboard import badge, bytesize, duration, thousands
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -93,3 +99,11 @@ def test_humanized_numbers():
     assert duration(3725) == "1h 2m" and duration(75) == "1m 15s" and duration(None) == "—"
     assert bytesize(1536) == "1.5 KiB" and bytesize(5 * 2**30) == "5.0 GiB"
     assert thousands(12000) == "12,000" and thousands(None) == "—"
+
+
+def test_pfsync_of_a_member_without_fresh_data_is_shown_as_last_seen():
+    stale = pfsync_verdict(True, 1, "unreachable")
+
+    assert (stale.tone, stale.text) == ("unknown", "in sync, last seen")
+    assert pfsync_verdict(True, 1, "ok").tone == "ok"
+    assert pfsync_verdict(True, 0).text == "not in sync"
