@@ -9,6 +9,8 @@ from django.contrib.auth.models import Group, Permission
 NOC = "NOC"
 ONCALL = "On-call"
 CUSTOMER = "Customer"
+# Screens meant to be watched, not used (a wall display): exempt from the idle timeout.
+WALLBOARD = "Wallboard"
 
 _NOC_APPS = ("hosts", "customers", "alerts", "operations")
 
@@ -18,6 +20,7 @@ def ensure_role_groups(sender=None, **kwargs):
     noc, _ = Group.objects.get_or_create(name=NOC)
     oncall, _ = Group.objects.get_or_create(name=ONCALL)
     Group.objects.get_or_create(name=CUSTOMER)
+    Group.objects.get_or_create(name=WALLBOARD)
     perms = Permission.objects.filter(content_type__app_label__in=_NOC_APPS)
     noc.permissions.set(perms)
     oncall.permissions.set(
@@ -43,6 +46,10 @@ def is_noc(user) -> bool:
 
 def is_oncall(user) -> bool:
     return user.is_authenticated and (user.is_superuser or _in_group(user, ONCALL))
+
+
+def is_wallboard(user) -> bool:
+    return _in_group(user, WALLBOARD)
 
 
 def is_staff_role(user) -> bool:
