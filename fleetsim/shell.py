@@ -2,10 +2,12 @@
 
 Supported: `;` `&&` `||` `|`, newlines, single and double quotes, backslashes, `#`
 comments, `$?` `$VAR` `${VAR}` (expanded when the command runs, so `echo "rc $?"` sees the
-previous exit status), `VAR=value cmd` and bare `VAR=value`, `export`, `echo`, `true`,
-`false`, `exit`, and the wrappers `sh -c`/`/bin/sh -c`, `timeout [-k N] [-s SIG] N`,
-`doas`/`sudo`, `env`, `nice`, `command`, `exec`. Anything else goes to the command table;
-an unknown name answers `sh: NAME: not found`, exit 127.
+previous exit status), redirections (`[N]>`/`>>`/`>|`/`<` /dev/null, `[N]>&M`, `[N]>&-`,
+left to right; a command's stderr sent to stdout follows its stdout; any other file answers
+`sh: cannot create FILE: Read-only file system`, exit 2), `VAR=value cmd` and bare
+`VAR=value`, `export`, `echo`, `true`, `false`, `exit`, and the wrappers `sh -c`/`/bin/sh
+-c`, `timeout [-k N] [-s SIG] N`, `doas`/`sudo`, `env`, `nice`, `command`, `exec`. Anything
+else goes to the command table; an unknown name answers `sh: NAME: not found`, exit 127.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from dataclasses import dataclass, field
 
 BIN_DIRS = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/usr/local/bin/", "/usr/local/sbin/")
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+FD_RE = re.compile(r"[0-9]+")
+DUP_RE = re.compile(r"[0-9]+|-")  # the word after >& or <&
+REDIR_OPS = (">>", ">|", ">&", "<&", "<>", ">", "<")
 MAX_DEPTH = 8
 
 
@@ -33,13 +38,20 @@ class Word:
     assign: bool = False  # starts with an unquoted NAME=
 
 
+@dataclass
+class Redir:
+    fd: int | None  # the IO number before the operator (`2>`), None for the default
+    op: str  # one of REDIR_OPS
+    target: Word | None = None  # the word after the operator, set by parse()
+
+
 def tokenize(text: str) -> list:
-    """Return a list of Word and operator strings."""
+    """Return a list of Word, Redir (target not yet set) and operator strings."""
     out: list = []
     i, n = 0, len(text)
     word: Word | None = None
     lit: list[str] = []
-    quoted_prefix = False
+    quoted_prefix = quoted = False
 
     def flush_lit():
         if lit:
@@ -47,11 +59,11 @@ def tokenize(text: str) -> list:
             lit.clear()
 
     def end_word():
-        nonlocal word, quoted_prefix
+        nonlocal word, quoted_prefix, quoted
         if word is not None:
             flush_lit()
             out.append(word)
-        word, quoted_prefix = None, False
+        word, quoted_prefix, quoted = None, False, False
 
     def start():
         nonlocal word
@@ -95,12 +107,24 @@ def tokenize(text: str) -> list:
             else:
                 out.append(c)
                 i += 1
+        elif c in "<>":
+            if text.startswith("<<", i):
+                raise ShellSyntaxError("Syntax error: here-documents are not supported")
+            digits, fd = "".join(lit), None
+            if word is not None and not (word.parts or quoted) and FD_RE.fullmatch(digits):
+                fd, word = int(digits), None  # `2>`: the digits are the IO number, not a word
+                lit.clear()
+            end_word()
+            op = next(o for o in REDIR_OPS if text.startswith(o, i))
+            out.append(Redir(fd, op))
+            i += len(op)
         elif c == "#" and word is None:
             while i < n and text[i] != "\n":
                 i += 1
         elif c == "'":
             start()
             quoted_prefix = quoted_prefix or (not word.parts and not lit)
+            quoted = True
             close = text.find("'", i + 1)
             if close < 0:
                 raise ShellSyntaxError("Syntax error: Unterminated quoted string")
@@ -109,6 +133,7 @@ def tokenize(text: str) -> list:
         elif c == '"':
             start()
             quoted_prefix = quoted_prefix or (not word.parts and not lit)
+            quoted = True
             i += 1
             while True:
                 if i >= n:
@@ -127,6 +152,7 @@ def tokenize(text: str) -> list:
                     i += 1
         elif c == "\\":
             start()
+            quoted = True
             if i + 1 < n and text[i + 1] != "\n":
                 lit.append(text[i + 1])
             i += 2
@@ -148,13 +174,23 @@ def tokenize(text: str) -> list:
     return out
 
 
-def parse(text: str) -> list[tuple[str | None, list[list[Word]]]]:
-    """[(connector, pipeline)], connector None/';'/'&&'/'||'; pipeline = [[Word, ...]]."""
+def parse(text: str) -> list[tuple[str | None, list[list[Word | Redir]]]]:
+    """[(connector, pipeline)], connector None/';'/'&&'/'||'; pipeline = [[Word|Redir, ...]]."""
     items: list = []
     connector, pipeline, cmd = None, [], []
+    pending: Redir | None = None  # a redirection operator still waiting for its word
     for tok in tokenize(text):
-        if isinstance(tok, Word):
+        if pending is not None:
+            if not isinstance(tok, Word):
+                raise ShellSyntaxError(f'Syntax error: "{getattr(tok, "op", tok)}" unexpected')
+            literal = all(k == "lit" for k, _ in tok.parts)  # `>&$fd` is checked when run
+            if pending.op[1:] == "&" and literal and not DUP_RE.fullmatch(_text(tok)):
+                raise ShellSyntaxError("Syntax error: Bad fd number")
+            pending.target, pending = tok, None
+            continue
+        if isinstance(tok, (Word, Redir)):
             cmd.append(tok)
+            pending = tok if isinstance(tok, Redir) else None
             continue
         if tok == "&":
             raise ShellSyntaxError("Syntax error: background jobs are not supported")
@@ -167,6 +203,8 @@ def parse(text: str) -> list[tuple[str | None, list[list[Word]]]]:
         if tok != "|":
             items.append((connector, pipeline))
             connector, pipeline = tok, []
+    if pending is not None:
+        raise ShellSyntaxError("Syntax error: end of file unexpected")
     if cmd:
         pipeline.append(cmd)
     elif pipeline or connector in ("&&", "||", "|"):
@@ -222,10 +260,17 @@ class Shell:
                 out.append(str(self.vars.get(val, "")))
         return "".join(out)
 
-    def _simple(self, words: list[Word], stdin: str, depth: int) -> tuple[str, int]:
+    def _simple(self, words: list, stdin: str, depth: int) -> tuple[str, int]:
+        """Run one simple command; return what it sends to its stdout (pipe or shell out)."""
         assigns = {}
         argv = []
+        fds = {0: "in", 1: "out", 2: "err"}  # where each fd goes: in/out/err/null
         for w in words:
+            if isinstance(w, Redir):
+                error = self._redirect(w, fds)
+                if error:  # like sh: the command does not run, status 2
+                    return self._route([(2, f"sh: {error}\n")], fds), 2
+                continue
             text = self.expand(w)
             if w.assign and not argv:
                 name, _, value = text.partition("=")
@@ -236,7 +281,40 @@ class Shell:
             self.vars.update(assigns)
             return "", 0
         env = {k: self.vars[k] for k in self.exported if k in self.vars} | assigns
-        return self.command(argv, stdin, env, depth)
+        saved, self.err = self.err, []
+        try:
+            out, rc = self.command(argv, stdin if fds[0] == "in" else "", env, depth)
+        finally:
+            err, self.err = "".join(self.err), saved
+        return self._route([(1, out), (2, err)], fds), rc
+
+    def _redirect(self, r: Redir, fds: dict) -> str | None:
+        """Apply one redirection to ``fds``; return sh's error text when it fails."""
+        target = self.expand(r.target)
+        fd = r.fd if r.fd is not None else int(r.op[0] == ">")
+        if r.op in (">&", "<&"):
+            if not DUP_RE.fullmatch(target):
+                return f"{target}: Bad fd number"
+            if target != "-" and int(target) not in fds:
+                return f"{target}: Bad file descriptor"
+            fds[fd] = "null" if target == "-" else fds[int(target)]
+        elif target == "/dev/null":
+            fds[fd] = "null"
+        elif r.op == "<":
+            return f"cannot open {target}: No such file or directory"
+        else:  # no writable files in the simulator
+            return f"cannot create {target}: Read-only file system"
+        return None
+
+    def _route(self, streams: list[tuple[int, str]], fds: dict) -> str:
+        """Send each (fd, text) where ``fds`` points; return the part bound for stdout."""
+        out = []
+        for fd, text in streams:
+            if fds.get(fd) == "out":
+                out.append(text)
+            elif fds.get(fd) == "err":
+                self.err.append(text)
+        return "".join(out)
 
     def command(self, argv: list[str], stdin: str, env: dict, depth: int) -> tuple[str, int]:
         name = argv[0]
@@ -285,6 +363,10 @@ class Shell:
         sub.run(script, depth + 1)
         self.err.extend(sub.err)
         return "".join(sub.out), sub.rc
+
+
+def _text(w: Word) -> str:
+    return "".join(v for _, v in w.parts)
 
 
 def _env_prefix(argv: list[str]) -> tuple[dict, list[str]]:

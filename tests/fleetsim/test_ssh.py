@@ -124,6 +124,19 @@ def test_system_and_storage_commands(fleet, ssh):
     assert "   JID  IP Address      Hostname                      Path\n" in out
 
 
+def test_redirections_through_ssh(fleet, ssh):
+    out, err, rc = ssh.run("nas", "freebsd-version 2>&1; zpool status -x 2>/dev/null")
+    assert (out, err, rc) == ("14.1-RELEASE-p5\nall pools are healthy\n", "", 0)
+    out, err, rc = ssh.run("nas", 'zpool status nosuch 2>&1; echo "rc $?"; uptime >/dev/null')
+    assert (out, err, rc) == ("cannot open 'nosuch': no such pool\nrc 1\n", "", 0)
+    out, err, rc = ssh.run("nas", "zpool status nosuch 2>/dev/null || hostname -s >&2")
+    assert (out, err, rc) == ("", "nas\n", 0)
+    out, err, rc = ssh.run("nas", "freebsd-version >/tmp/v")
+    assert (out, err, rc) == ("", "sh: cannot create /tmp/v: Read-only file system\n", 2)
+    out, err, rc = ssh.run("nas", "freebsd-version &>/dev/null")
+    assert (out, rc) == ("", 2) and "background jobs are not supported" in err
+
+
 def test_unauthenticated_client_cannot_open_a_channel(fleet):
     info = fleet.hosts["fwa"]
     sock = socket.create_connection(("127.0.0.1", info.port))
