@@ -15,7 +15,7 @@ SUPPORTED_KEY_TYPES = (
 )
 
 
-class KeyError_(ValueError):
+class KeyFormatError(ValueError):
     """A key that is not a valid OpenSSH key; the message says why."""
 
 
@@ -23,19 +23,19 @@ def parse_public_key(line: str) -> tuple[str, str]:
     """`"ssh-ed25519 AAAA... comment"` -> (key type, base64 blob), checked by loading it."""
     parts = (line or "").strip().split()
     if len(parts) < 2:
-        raise KeyError_("expected '<type> <base64>' as in an OpenSSH public key line")
+        raise KeyFormatError("expected '<type> <base64>' as in an OpenSSH public key line")
     key_type, blob = parts[0], parts[1]
     if key_type not in SUPPORTED_KEY_TYPES:
-        raise KeyError_(f"unsupported key type {key_type!r}")
+        raise KeyFormatError(f"unsupported key type {key_type!r}")
     try:
         raw = base64.b64decode(blob, validate=True)
         serialization.load_ssh_public_key(f"{key_type} {blob}".encode())
     except (ValueError, TypeError, base64.binascii.Error) as exc:
-        raise KeyError_(f"not a valid {key_type} key: {exc}") from exc
+        raise KeyFormatError(f"not a valid {key_type} key: {exc}") from exc
     # The blob names its own type; a mismatch means a pasted key of another type.
     name_len = int.from_bytes(raw[:4], "big")
     if raw[4 : 4 + name_len].decode(errors="replace") != key_type:
-        raise KeyError_("the key type does not match the key data")
+        raise KeyFormatError("the key type does not match the key data")
     return key_type, blob
 
 
@@ -62,4 +62,4 @@ def public_line_from_private(private_key: str) -> str:
         )
         return public.decode()
     # Never echo the key itself into the message: it ends up in forms and logs.
-    raise KeyError_("not an unencrypted OpenSSH or PEM private key")
+    raise KeyFormatError("not an unencrypted OpenSSH or PEM private key")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hosts.freebsd import ParseError, parse
-from hosts.models import Host, HostFacts, PollRun, StatusEvent
+from hosts.models import Host, HostFacts, StatusEvent
 
 if TYPE_CHECKING:
     from hosts.polling import Section
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 class PollContext:
     host: Host
     facts: HostFacts
-    poll: PollRun | None
     now: datetime
     events: list[StatusEvent] = field(default_factory=list)
     metrics: list[tuple[str, str, float]] = field(default_factory=list)
@@ -33,7 +32,6 @@ class PollContext:
             self.events.append(
                 StatusEvent(
                     host=self.host,
-                    poll=self.poll,
                     at=self.now,
                     subject_type=subject_type,
                     subject=subject[:200],

@@ -269,7 +269,7 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
         except HostFacts.DoesNotExist:
             facts = HostFacts(host=locked)
         before = _facts_snapshot(facts)
-        ctx = PollContext(host=locked, facts=facts, poll=None, now=timezone.now())
+        ctx = PollContext(host=locked, facts=facts, now=timezone.now())
         old_reachability = locked.reachability
         if error is None:
             store_poll(ctx, sections, jobs)

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 from hosts.choices import HostRole
-from hosts.keys import KeyError_, parse_public_key
+from hosts.keys import KeyFormatError, parse_public_key
 
 host_name_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9.-]{0,62}$",
@@ -48,5 +48,5 @@ def validate_roles(value):
 def validate_public_key_line(value: str):
     try:
         parse_public_key(value)
-    except KeyError_ as exc:
+    except KeyFormatError as exc:
         raise ValidationError(f"Not a valid OpenSSH public key: {exc}.") from exc

@@ -301,7 +301,6 @@ NYIOPS_BASE_URL = env.str("NYIOPS_BASE_URL", default="http://127.0.0.1:8000").rs
 
 # Polling (the due-time column lives on Host; beat only runs the dispatcher sweep).
 NYIOPS_DISPATCH_INTERVAL = env.float("NYIOPS_DISPATCH_INTERVAL", default=2.0)
-NYIOPS_DEFAULT_POLL_INTERVAL = env.int("NYIOPS_DEFAULT_POLL_INTERVAL", default=15)
 NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=60)
 NYIOPS_SSH_TIMEOUTS = {
     "connect": env.float("NYIOPS_SSH_CONNECT_TIMEOUT", default=5.0),

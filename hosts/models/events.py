@@ -7,7 +7,6 @@ from hosts.models.inventory import Cluster, Host
 
 class PollRun(models.Model):
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
         OK = "ok", "OK"
         PARTIAL = "partial", "Partial (some output unreadable)"
         FAILED = "failed", "Failed"
@@ -19,7 +18,8 @@ class PollRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True)
     duration_ms = models.PositiveIntegerField(null=True)
-    status = models.CharField(max_length=10, choices=Status, default=Status.RUNNING)
+    # Written once, when a poll ends with something to say; a quiet OK poll writes none.
+    status = models.CharField(max_length=10, choices=Status)
     error = models.CharField(max_length=500, blank=True)
     commands = models.PositiveSmallIntegerField(default=0)
 

@@ -22,7 +22,7 @@ def fleet_status() -> dict:
             by_host[f.host_id].append(f)
         if f.cluster_id:
             by_cluster[f.cluster_id].append(f)
-    masters = defaultdict(lambda: defaultdict(list))
+    masters: dict[int, dict[int, list[str]]] = defaultdict(dict)
     vhids = (
         CarpVhid.objects.present().select_related("host").filter(host__memberships__isnull=False)
     )
@@ -31,9 +31,9 @@ def fleet_status() -> dict:
         cluster_of[host_id].add(cluster_id)
     for v in vhids.distinct():
         for cluster_id in cluster_of[v.host_id]:
-            masters[cluster_id][v.vhid]
+            names = masters[cluster_id].setdefault(v.vhid, [])  # every vhid listed
             if v.state == "MASTER" and v.host.reachability == "ok":
-                masters[cluster_id][v.vhid].append(v.host.name)
+                names.append(v.host.name)
     hosts = []
     for h in Host.objects.order_by("name"):
         health = _worst(by_host[h.pk])
