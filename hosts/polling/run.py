@@ -27,6 +27,11 @@ CONNECTIONS = ConnectionPool()
 # Unchanged hosts are re-judged this often anyway, for the rules that depend on the clock
 # (backup staleness, scrub age) and on slowly moving numbers (pf state tables of a pair).
 REEVALUATE_EVERY = timedelta(seconds=60)
+# A permanent SSH error (authentication refused, host key unknown or changed) needs a person:
+# retrying it every interval only fills the host's auth log and can trip sshguard/fail2ban,
+# which would then block the good polls too. Such a host is next polled after this delay;
+# approving a host key schedules a poll at once (hosts.inventory.services).
+PERMANENT_ERROR_BACKOFF = timedelta(minutes=15)
 
 
 @dataclass
@@ -138,6 +143,9 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
                 if error.kind in ("timeout", "command_timeout")
                 else PollRun.Status.FAILED
             )
+            if error.permanent:
+                backoff = max(PERMANENT_ERROR_BACKOFF, timedelta(seconds=locked.poll_interval))
+                locked.next_poll_at = max(locked.next_poll_at, ctx.now + backoff)
         ctx.change("host", locked.name, "reachability", old_reachability, locked.reachability)
         due = facts.evaluated_at is None or ctx.now - facts.evaluated_at >= REEVALUATE_EVERY
         judge = error is not None or ctx.dirty or due
@@ -174,6 +182,7 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
                 "offered_key_base64",
                 "offered_key_seen_at",
                 "poll_claimed_until",
+                "next_poll_at",
             ]
         )
         finding_count = None
