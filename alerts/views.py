@@ -15,14 +15,10 @@ from alerts import messages as alert_messages
 from alerts.forms import AckForm, AlertFilterForm, BulkAckForm, ResolveForm
 from alerts.models import Alert
 from nyiops.access import staff_required
+from nyiops.htmx import is_partial
 from nyiops.roles import is_staff_role
 
 PAGE_SIZE = 100
-
-
-def _is_partial(request) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def _row(request, alert: Alert, status: int = 200):
@@ -66,7 +62,7 @@ def ack(request, pk):
     if not form.is_valid():
         return (
             _row(request, alert, status=400)
-            if _is_partial(request)
+            if is_partial(request)
             else redirect("alerts:detail", pk)
         )
     try:
@@ -78,7 +74,7 @@ def ack(request, pk):
         )
     except services.AlertStateError as exc:
         messages.warning(request, str(exc))
-    return _row(request, alert) if _is_partial(request) else redirect("alerts:detail", pk)
+    return _row(request, alert) if is_partial(request) else redirect("alerts:detail", pk)
 
 
 @staff_required
@@ -91,7 +87,7 @@ def resolve(request, pk):
             services.resolve_alert(alert, by=request.user, note=form.cleaned_data["note"])
         except services.AlertStateError as exc:
             messages.warning(request, str(exc))
-    return _row(request, alert) if _is_partial(request) else redirect("alerts:detail", pk)
+    return _row(request, alert) if is_partial(request) else redirect("alerts:detail", pk)
 
 
 @staff_required

@@ -8,11 +8,17 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("inventory/", views.inventory, name="inventory"),
     path("search/", views.search, name="search"),
-    # One URL per live widget of the overview (hosts:widget-findings, ...).
-    *(
-        path(f"live/{name}/", views.widget, {"name": name}, name=f"widget-{name}")
-        for name in views.WIDGETS
+    # One URL per live widget of the overview, spelled out so each name can be grepped;
+    # views.WIDGETS holds what each renders (the dashboard tests reverse one per entry).
+    path("live/findings/", views.widget, {"name": "findings"}, name="widget-findings"),
+    path("live/firewalls/", views.widget, {"name": "firewalls"}, name="widget-firewalls"),
+    path(
+        "live/loadbalancers/", views.widget, {"name": "loadbalancers"}, name="widget-loadbalancers"
     ),
+    path("live/jailservices/", views.widget, {"name": "jailservices"}, name="widget-jailservices"),
+    path("live/storage/", views.widget, {"name": "storage"}, name="widget-storage"),
+    path("live/backups/", views.widget, {"name": "backups"}, name="widget-backups"),
+    path("live/hosts/", views.widget, {"name": "hosts"}, name="widget-hosts"),
     path("clusters/<int:cluster_id>/", views.cluster, name="cluster"),
     path("clusters/<int:cluster_id>/live/", views.cluster_health, name="cluster-health"),
     path("host/<int:host_id>/", views.host, name="host"),

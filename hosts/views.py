@@ -28,6 +28,7 @@ from hosts.dashboard.storage import storage as storage_widget
 from hosts.inventory import services
 from hosts.models import BackupJob, Cluster, HaproxyBackend, Host, Mirror, ZPool
 from nyiops.access import noc_required, staff_required
+from nyiops.htmx import is_partial
 
 VERSION_HEADER = "X-Nyiops-Version"
 
@@ -53,13 +54,6 @@ WIDGETS = {
     "backups": (backups_widget, "hosts/partials/backups.html", 60),
     "hosts": (hosts_attention, "hosts/partials/hosts.html", 15),
 }
-
-
-def is_partial(request) -> bool:
-    """An htmx request for a fragment; boosted navigation and history restores need the
-    full page (CONVENTIONS.md §12)."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx and not htmx.boosted and not htmx.history_restore_request)
 
 
 def unchanged(request, version: str) -> bool:

@@ -1,9 +1,10 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from customers.models import Customer, Membership
 from hosts.inventory.keys import public_line_from_private
-from hosts.models import BackupJob, Cluster, ClusterMember, Host, Site, SSHCredential
+from hosts.models import BackupJob, Cluster, ClusterMember, Finding, Host, Site, SSHCredential
 
 
 def make_private_key() -> str:
@@ -110,3 +111,27 @@ class BackupJobFactory(factory.django.DjangoModelFactory):
     target = factory.SubFactory(HostFactory, roles=["storage"])
     dataset = factory.LazyAttribute(lambda j: f"tank/backups/{j.name}")
     log_path = factory.LazyAttribute(lambda j: f"/var/log/nyiops-backup/{j.name}.log")
+
+
+class FindingFactory(factory.django.DjangoModelFactory):
+    """A stored finding as the health rules would write it (hosts.health.store); its scope
+    follows the host or cluster it is about."""
+
+    class Meta:
+        model = Finding
+
+    kind = "mirror_degraded"
+    severity = "warning"
+    subject = "host"
+    message = "gm0 DEGRADED: ada1 missing"
+    details = factory.LazyFunction(lambda: {"disks": ["ada1"]})
+    dedup_key = factory.Sequence(lambda n: f"finding:{n}")
+    host = None
+    cluster = None
+    scope = factory.LazyAttribute(
+        lambda f: (
+            f"host:{f.host.pk}" if f.host else f"cluster:{f.cluster.pk}" if f.cluster else "host"
+        )
+    )
+    first_seen_at = factory.LazyFunction(timezone.now)
+    last_seen_at = factory.LazyFunction(timezone.now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hosts.health.state import BackupView, Finding
+from hosts.health.state import BackupState, Problem
 from hosts.health.verdicts import (
     DEFAULT_THRESHOLDS,
     WARNING,
@@ -15,8 +15,8 @@ from hosts.health.verdicts import (
 
 
 def evaluate_backup(
-    b: BackupView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
-) -> list[Finding]:
+    b: BackupState, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
+) -> list[Problem]:
     out = []
     scope = f"host:{b.target_id}"
     severity, meaning = rsync_meaning(b.last_exit_code)
@@ -25,7 +25,7 @@ def evaluate_backup(
         if b.last_error:
             message += f" ({b.last_error[:160]})"
         out.append(
-            Finding(
+            Problem(
                 "backup_failed",
                 severity,
                 scope,
@@ -38,7 +38,7 @@ def evaluate_backup(
         )
     elif b.last_exit_code == 0 and b.last_snapshot_verified is False:
         out.append(
-            Finding(
+            Problem(
                 "backup_failed",
                 WARNING,
                 scope,
@@ -57,7 +57,7 @@ def evaluate_backup(
         hours = age.total_seconds() / 3600
         what = "last good backup" if b.last_success_at else "no good backup since tracking began"
         out.append(
-            Finding(
+            Problem(
                 "backup_stale",
                 WARNING,
                 scope,

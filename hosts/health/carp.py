@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from hosts.health.state import ClusterView, Finding, HostView
+from hosts.health.state import ClusterState, HostState, Problem
 from hosts.health.verdicts import (
     CRITICAL,
     DEFAULT_THRESHOLDS,
@@ -19,10 +19,10 @@ from hosts.health.verdicts import (
 CARP_KINDS = ("firewall", "loadbalancer", "jail-service", "vpn")
 
 
-def _cluster_finding(
-    c: ClusterView, kind: str, severity: str, message: str, key: str = "", **details
-) -> Finding:
-    return Finding(
+def _cluster_problem(
+    c: ClusterState, kind: str, severity: str, message: str, key: str = "", **details
+) -> Problem:
+    return Problem(
         kind=kind,
         severity=severity,
         scope=f"cluster:{c.id}",
@@ -38,7 +38,7 @@ def _fmt(n: int | None) -> str:
     return "?" if n is None else f"{n:,}"
 
 
-def _vhid_states(c: ClusterView) -> dict[int, dict[str, str]]:
+def _vhid_states(c: ClusterState) -> dict[int, dict[str, str]]:
     """vhid -> {host name: state}, from members whose data is current; an unreachable
     member's vhids count as unknown, not as its last known state."""
     states: dict[int, dict[str, str]] = defaultdict(dict)
@@ -49,11 +49,11 @@ def _vhid_states(c: ClusterView) -> dict[int, dict[str, str]]:
 
 
 def evaluate_cluster(
-    c: ClusterView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
-) -> list[Finding]:
+    c: ClusterState, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
+) -> list[Problem]:
     if c.kind not in CARP_KINDS or not c.members:
         return []
-    out: list[Finding] = []
+    out: list[Problem] = []
     hosts = [h for h, _ in c.members]
     primary = next((h for h, role in c.members if role == "primary"), None)
     states = _vhid_states(c)
@@ -61,7 +61,7 @@ def evaluate_cluster(
     if split:
         masters = sorted({n for v in split for n, s in states[v].items() if s == "MASTER"})
         out.append(
-            _cluster_finding(
+            _cluster_problem(
                 c,
                 "split_brain",
                 CRITICAL,
@@ -76,7 +76,7 @@ def evaluate_cluster(
         unknown = sorted({n for v in none for n, s in states[v].items() if s == "UNKNOWN"})
         note = f" ({', '.join(unknown)} state unknown)" if unknown else ""
         out.append(
-            _cluster_finding(
+            _cluster_problem(
                 c,
                 "no_master",
                 CRITICAL,
@@ -95,7 +95,7 @@ def evaluate_cluster(
             f"{n}: {', '.join(map(str, sorted(v)))}" for n, v in sorted(masters_by_host.items())
         )
         out.append(
-            _cluster_finding(
+            _cluster_problem(
                 c,
                 "mixed_master",
                 WARNING,
@@ -110,7 +110,7 @@ def evaluate_cluster(
         reachable = [h for h in hosts if h.reachable]
         if not ok and any(h.pfsync_present is False or h.pfsync_syncok == 0 for h in reachable):
             out.append(
-                _cluster_finding(
+                _cluster_problem(
                     c,
                     "pfsync_down",
                     CRITICAL,
@@ -123,7 +123,7 @@ def evaluate_cluster(
     return out
 
 
-def _failover(c, primary: HostView, states, masters_by_host, split) -> list[Finding]:
+def _failover(c, primary: HostState, states, masters_by_host, split) -> list[Problem]:
     """The intended primary is not MASTER for some vhid that another member holds."""
     moved = sorted(
         v
@@ -142,7 +142,7 @@ def _failover(c, primary: HostView, states, masters_by_host, split) -> list[Find
     when = f" at {at:%H:%M:%S}" if at else ""
     detail = f"; {verdict}" + (f", state tables {tables}" if c.kind in ("firewall", "vpn") else "")
     return [
-        _cluster_finding(
+        _cluster_problem(
             c,
             "preferred_master_is_backup",
             WARNING,
@@ -158,7 +158,7 @@ def _failover(c, primary: HostView, states, masters_by_host, split) -> list[Find
     ]
 
 
-def _state_divergence(c: ClusterView, reachable: list[HostView], t: Thresholds) -> list[Finding]:
+def _state_divergence(c: ClusterState, reachable: list[HostState], t: Thresholds) -> list[Problem]:
     counts = [h.pf_states for h in reachable if h.pf_states is not None]
     if len(counts) < 2 or len(counts) != len(reachable):
         return []
@@ -167,7 +167,7 @@ def _state_divergence(c: ClusterView, reachable: list[HostView], t: Thresholds) 
         return []
     tables = " / ".join(f"{h.name} {_fmt(h.pf_states)}" for h in reachable)
     return [
-        _cluster_finding(
+        _cluster_problem(
             c,
             "state_tables_diverged",
             WARNING,
@@ -178,7 +178,7 @@ def _state_divergence(c: ClusterView, reachable: list[HostView], t: Thresholds) 
     ]
 
 
-def _config_drift(c: ClusterView, reachable: list[HostView]) -> list[Finding]:
+def _config_drift(c: ClusterState, reachable: list[HostState]) -> list[Problem]:
     if len(reachable) < 2:
         return []
     differences = []
@@ -206,7 +206,7 @@ def _config_drift(c: ClusterView, reachable: list[HostView]) -> list[Finding]:
     if not differences:
         return []
     return [
-        _cluster_finding(
+        _cluster_problem(
             c,
             "pair_config_drift",
             WARNING,

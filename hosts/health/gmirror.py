@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from hosts.health.state import Finding, HostView, host_finding
+from hosts.health.state import HostState, Problem, host_problem
 from hosts.health.verdicts import WARNING, mirror_severity, mirror_syncing
 
 
-def mirror_findings(h: HostView) -> list[Finding]:
+def mirror_findings(h: HostState) -> list[Problem]:
     out = []
     for m in h.mirrors:
         severity = mirror_severity(m.state, m.components)
@@ -20,7 +20,7 @@ def mirror_findings(h: HostView) -> list[Finding]:
         else:
             text = f"{m.state} with {len(m.components)} component(s)"
         out.append(
-            host_finding(
+            host_problem(
                 h,
                 "mirror_degraded",
                 severity,

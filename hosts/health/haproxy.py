@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hosts.health.state import Finding, HostView, host_finding
+from hosts.health.state import HostState, Problem, host_problem
 from hosts.health.verdicts import (
     WARNING,
     Thresholds,
@@ -13,7 +13,7 @@ from hosts.health.verdicts import (
 )
 
 
-def backend_findings(h: HostView, t: Thresholds) -> list[Finding]:
+def backend_findings(h: HostState, t: Thresholds) -> list[Problem]:
     out = []
     for b in h.backends:
         if not b.servers:
@@ -23,7 +23,7 @@ def backend_findings(h: HostView, t: Thresholds) -> list[Finding]:
         subject = f"{h.name} {b.name}"
         if down:
             out.append(
-                host_finding(
+                host_problem(
                     h,
                     "member_down",
                     WARNING,
@@ -37,7 +37,7 @@ def backend_findings(h: HostView, t: Thresholds) -> list[Finding]:
         severity = capacity_left_severity(len(up), len(b.servers), t)
         if severity is not None:
             out.append(
-                host_finding(
+                host_problem(
                     h,
                     "backend_capacity",
                     severity,

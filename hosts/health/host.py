@@ -8,7 +8,7 @@ from datetime import datetime
 
 from hosts.health.gmirror import mirror_findings
 from hosts.health.haproxy import backend_findings
-from hosts.health.state import Finding, HostView, host_finding
+from hosts.health.state import HostState, Problem, host_problem
 from hosts.health.verdicts import (
     DEFAULT_THRESHOLDS,
     REACHABILITY_SEVERITY,
@@ -18,13 +18,13 @@ from hosts.health.verdicts import (
 from hosts.health.zpool import pool_findings
 
 
-def evaluate_host(h: HostView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS) -> list[Finding]:
+def evaluate_host(h: HostState, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS) -> list[Problem]:
     """Findings about one host alone. An unreachable host keeps its last good data, and the
     rules below still judge it: the alerts app groups them under host_unreachable."""
-    out: list[Finding] = []
+    out: list[Problem] = []
     if h.reachability == "host_key_unknown":
         out.append(
-            host_finding(
+            host_problem(
                 h,
                 "host_key_unknown",
                 REACHABILITY_SEVERITY[h.reachability],
@@ -35,7 +35,7 @@ def evaluate_host(h: HostView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
         )
     elif h.reachability == "host_key_changed":
         out.append(
-            host_finding(
+            host_problem(
                 h,
                 "host_key_changed",
                 REACHABILITY_SEVERITY[h.reachability],
@@ -50,7 +50,7 @@ def evaluate_host(h: HostView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
     elif h.reachability == "unknown":
         age = _age(now, h.last_success_at)
         out.append(
-            host_finding(
+            host_problem(
                 h,
                 "host_unreachable",
                 REACHABILITY_SEVERITY[h.reachability],
@@ -60,7 +60,7 @@ def evaluate_host(h: HostView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
         )
     for subsystem, reason in sorted(h.subsystem_errors.items()):
         out.append(
-            host_finding(
+            host_problem(
                 h,
                 "parse_error",
                 WARNING,
@@ -71,7 +71,7 @@ def evaluate_host(h: HostView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
         )
     if h.carp_demotion:
         out.append(
-            host_finding(
+            host_problem(
                 h,
                 "carp_demoted",
                 WARNING,
@@ -86,7 +86,7 @@ def evaluate_host(h: HostView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
     if h.stopped_jails:
         names = ", ".join(h.stopped_jails)
         out.append(
-            host_finding(
+            host_problem(
                 h,
                 "jail_not_running",
                 WARNING,

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hosts.health.state import Finding, HostView
+from hosts.health.state import HostState, Problem
 from hosts.health.verdicts import DEFAULT_THRESHOLDS, WARNING, Thresholds, poll_is_stale
 
 
 def evaluate_poll_stale(
-    h: HostView,
+    h: HostState,
     last_poll_at: datetime | None,
     interval: int,
     now: datetime,
     t: Thresholds = DEFAULT_THRESHOLDS,
-) -> list[Finding]:
+) -> list[Problem]:
     """Polls are not happening at all (workers or beat down): the data shown is old."""
     if not poll_is_stale(last_poll_at, interval, now, t):
         return []
     when = f"last polled {last_poll_at:%H:%M:%S}"
     return [
-        Finding(
+        Problem(
             "poll_stale",
             WARNING,
             f"host:{h.id}",

@@ -1,5 +1,7 @@
-"""What the health rules read and return: plain frozen views of observed state
-(no Django, no I/O) and the rules' Finding result."""
+"""What the health rules read and return. `*State`: plain frozen snapshots of observed state
+(health.store loads them from the database); `Problem`: what a rule found, which health.store
+stores as a `hosts.models.Finding` row (one name each: a Problem is never a row).
+Must not: import Django or models, or hold any judgement (that is verdicts.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
-class Finding:
+class Problem:
+    """One problem one rule found. `dedup_key` names exactly that problem: the alerts app
+    opens one alert per key and resolves it when the key is no longer found."""
+
     kind: str
     severity: str
     scope: str
@@ -21,7 +26,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class VhidView:
+class VhidState:
     interface: str
     vhid: int
     state: str
@@ -32,7 +37,7 @@ class VhidView:
 
 
 @dataclass(frozen=True)
-class DeviceView:
+class DeviceState:
     name: str
     state: str
     read: int
@@ -43,7 +48,7 @@ class DeviceView:
 
 
 @dataclass(frozen=True)
-class PoolView:
+class PoolState:
     name: str
     health: str
     cap_pct: int | None
@@ -51,25 +56,25 @@ class PoolView:
     scan_state: str
     scan_pct: float | None
     scan_finished_at: datetime | None
-    devices: tuple[DeviceView, ...] = ()
+    devices: tuple[DeviceState, ...] = ()
 
 
 @dataclass(frozen=True)
-class MirrorView:
+class MirrorState:
     name: str
     state: str
     components: tuple[tuple[str, str, int | None], ...]  # (name, state, synchronized %)
 
 
 @dataclass(frozen=True)
-class BackendView:
+class BackendState:
     name: str
     status: str
     servers: tuple[tuple[str, str], ...]  # (name, status)
 
 
 @dataclass(frozen=True)
-class HostView:
+class HostState:
     id: int
     name: str
     reachability: str
@@ -84,11 +89,11 @@ class HostView:
     pfsync_syncok: int | None = None
     pf_states: int | None = None
     pf_ruleset_hash: str = ""
-    vhids: tuple[VhidView, ...] = ()
-    mirrors: tuple[MirrorView, ...] = ()
-    pools: tuple[PoolView, ...] = ()
+    vhids: tuple[VhidState, ...] = ()
+    mirrors: tuple[MirrorState, ...] = ()
+    pools: tuple[PoolState, ...] = ()
     stopped_jails: tuple[str, ...] = ()
-    backends: tuple[BackendView, ...] = ()
+    backends: tuple[BackendState, ...] = ()
     subsystem_errors: dict = field(default_factory=dict)
 
     @property
@@ -97,15 +102,15 @@ class HostView:
 
 
 @dataclass(frozen=True)
-class ClusterView:
+class ClusterState:
     id: int
     name: str
     kind: str
-    members: tuple[tuple[HostView, str], ...]  # (host, intended role: primary | backup)
+    members: tuple[tuple[HostState, str], ...]  # (host, intended role: primary | backup)
 
 
 @dataclass(frozen=True)
-class BackupView:
+class BackupState:
     id: int
     name: str
     source_id: int
@@ -120,10 +125,10 @@ class BackupView:
     last_success_at: datetime | None
 
 
-def host_finding(
-    h: HostView, kind: str, severity: str, subject: str, message: str, key: str = "", **details
-) -> Finding:
-    return Finding(
+def host_problem(
+    h: HostState, kind: str, severity: str, subject: str, message: str, key: str = "", **details
+) -> Problem:
+    return Problem(
         kind=kind,
         severity=severity,
         scope=f"host:{h.id}",

@@ -1,4 +1,4 @@
-"""Load observed state into the health rules' views, evaluate, and store the findings.
+"""Load observed state into the rules' snapshots (HostState...), evaluate, store the findings.
 
 Findings are replaced per scope: after a poll of host H, the scopes "host:H", "poll:H" and
 "cluster:C" for each cluster C of H hold exactly what the rules found, no more, no less.
@@ -16,15 +16,15 @@ from hosts.health.carp import evaluate_cluster
 from hosts.health.host import evaluate_host
 from hosts.health.polls import evaluate_poll_stale
 from hosts.health.state import (
-    BackendView,
-    BackupView,
-    ClusterView,
-    DeviceView,
-    Finding,
-    HostView,
-    MirrorView,
-    PoolView,
-    VhidView,
+    BackendState,
+    BackupState,
+    ClusterState,
+    DeviceState,
+    HostState,
+    MirrorState,
+    PoolState,
+    Problem,
+    VhidState,
 )
 from hosts.health.verdicts import GOOD_BACKUP_EXIT, configured_thresholds
 from hosts.inventory.keys import fingerprint
@@ -32,12 +32,10 @@ from hosts.models import (
     BackupJob,
     BackupRun,
     Cluster,
+    Finding,
     Host,
     HostFacts,
     StatusEvent,
-)
-from hosts.models import (
-    Finding as FindingRow,
 )
 
 
@@ -45,7 +43,7 @@ def _key(kind: str, b64: str) -> str:
     return f"{kind} {fingerprint(b64)}" if b64 else ""
 
 
-def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
+def load_host_states(host_ids: list[int]) -> dict[int, HostState]:
     """HostViews for many hosts in a fixed number of queries."""
     hosts = Host.objects.filter(pk__in=host_ids).prefetch_related(
         "carp_vhids", "mirrors__components", "zpools__devices", "jails", "haproxy_backends__servers"
@@ -65,7 +63,7 @@ def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
     views = {}
     for h in hosts:
         f = facts.get(h.pk) or HostFacts(host=h)
-        views[h.pk] = HostView(
+        views[h.pk] = HostState(
             id=h.pk,
             name=h.name,
             reachability=h.reachability,
@@ -81,7 +79,7 @@ def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
             pf_states=f.pf_states,
             pf_ruleset_hash=f.pf_ruleset_hash,
             vhids=tuple(
-                VhidView(
+                VhidState(
                     v.interface,
                     v.vhid,
                     v.state,
@@ -94,7 +92,7 @@ def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
                 if v.gone_at is None
             ),
             mirrors=tuple(
-                MirrorView(
+                MirrorState(
                     m.name,
                     m.state,
                     tuple((c.name, c.state, c.synchronized_pct) for c in m.components.all()),
@@ -103,7 +101,7 @@ def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
                 if m.gone_at is None
             ),
             pools=tuple(
-                PoolView(
+                PoolState(
                     p.name,
                     p.health,
                     p.cap_pct,
@@ -112,7 +110,7 @@ def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
                     p.scan_pct,
                     p.scan_finished_at,
                     tuple(
-                        DeviceView(
+                        DeviceState(
                             d.name,
                             d.state,
                             d.read_errors,
@@ -129,7 +127,7 @@ def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
             ),
             stopped_jails=tuple(j.name for j in h.jails.all() if not j.running and not j.gone_at),
             backends=tuple(
-                BackendView(
+                BackendState(
                     b.name,
                     b.status,
                     tuple((s.name, s.status) for s in b.servers.all() if s.gone_at is None),
@@ -142,7 +140,7 @@ def load_host_views(host_ids: list[int]) -> dict[int, HostView]:
     return views
 
 
-def backup_views(target: Host) -> list[BackupView]:
+def backup_states(target: Host) -> list[BackupState]:
     jobs = list(BackupJob.objects.filter(target=target).select_related("source"))
     last_runs = {}
     last_success = dict(
@@ -159,7 +157,7 @@ def backup_views(target: Host) -> list[BackupView]:
     for job in jobs:
         run = last_runs.get(job.pk)
         views.append(
-            BackupView(
+            BackupState(
                 id=job.pk,
                 name=job.name,
                 source_id=job.source_id,
@@ -183,36 +181,36 @@ def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int]:
     t = configured_thresholds()
     clusters = list(Cluster.objects.filter(members__host=host).prefetch_related("members"))
     member_ids = {m.host_id for c in clusters for m in c.members.all()} | {host.pk}
-    views = load_host_views(sorted(member_ids))
+    views = load_host_states(sorted(member_ids))
     findings = evaluate_host(views[host.pk], now, t)
     if host.has_role("storage"):
-        for backup in backup_views(host):
+        for backup in backup_states(host):
             findings += evaluate_backup(backup, now, t)
     for cluster in clusters:
         members = tuple(
             (views[m.host_id], m.role) for m in cluster.members.all() if m.host_id in views
         )
         findings += evaluate_cluster(
-            ClusterView(cluster.pk, cluster.name, cluster.kind, members), now, t
+            ClusterState(cluster.pk, cluster.name, cluster.kind, members), now, t
         )
     scopes = [f"host:{host.pk}", f"poll:{host.pk}"] + [f"cluster:{c.pk}" for c in clusters]
     changed = replace_findings(scopes, findings, now)
     return (scopes if changed else []), len(findings)
 
 
-def replace_findings(scopes: list[str], findings: list[Finding], now: datetime) -> int:
+def replace_findings(scopes: list[str], findings: list[Problem], now: datetime) -> int:
     """Make the stored findings of `scopes` equal `findings`: create new, update changed,
     delete cleared; returns how many rows changed. first_seen_at survives while a finding
     keeps holding, and an unchanged finding is not rewritten."""
     wanted = {f.dedup_key: f for f in findings}
     existing = {
         row.dedup_key: row
-        for row in FindingRow.objects.filter(Q(scope__in=scopes) | Q(dedup_key__in=wanted))
+        for row in Finding.objects.filter(Q(scope__in=scopes) | Q(dedup_key__in=wanted))
     }
     cleared = [row.pk for key, row in existing.items() if key not in wanted]
     changes = len(cleared)
     if cleared:
-        FindingRow.objects.filter(pk__in=cleared).delete()
+        Finding.objects.filter(pk__in=cleared).delete()
     for key, f in wanted.items():
         values = {
             "scope": f.scope,
@@ -226,10 +224,10 @@ def replace_findings(scopes: list[str], findings: list[Finding], now: datetime) 
         }
         row = existing.get(key)
         if row is None:
-            FindingRow.objects.create(dedup_key=key, first_seen_at=now, last_seen_at=now, **values)
+            Finding.objects.create(dedup_key=key, first_seen_at=now, last_seen_at=now, **values)
             changes += 1
         elif any(getattr(row, k) != v for k, v in values.items()):
-            FindingRow.objects.filter(pk=row.pk).update(last_seen_at=now, **values)
+            Finding.objects.filter(pk=row.pk).update(last_seen_at=now, **values)
             changes += 1
     return changes
 
@@ -238,12 +236,12 @@ def evaluate_stale_polls(*, now: datetime) -> list[str]:
     """The `poll_stale` finding, judged by a sweeper because a host that is not being polled
     cannot report it itself. Returns the scopes it changed."""
     t = configured_thresholds()
-    by_scope: dict[str, list[Finding]] = defaultdict(list)
-    current = set(FindingRow.objects.filter(kind="poll_stale").values_list("scope", flat=True))
+    by_scope: dict[str, list[Problem]] = defaultdict(list)
+    current = set(Finding.objects.filter(kind="poll_stale").values_list("scope", flat=True))
     for host in Host.objects.filter(enabled=True).only(
         "pk", "name", "last_poll_at", "poll_interval", "reachability"
     ):
-        view = HostView(id=host.pk, name=host.name, reachability=host.reachability)
+        view = HostState(id=host.pk, name=host.name, reachability=host.reachability)
         found = evaluate_poll_stale(view, host.last_poll_at, host.poll_interval, now, t)
         if found:
             by_scope[f"poll:{host.pk}"] += found

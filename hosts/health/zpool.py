@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from hosts.health.state import Finding, HostView, host_finding
+from hosts.health.state import HostState, Problem, host_problem
 from hosts.health.verdicts import (
     CRITICAL,
     INFO,
@@ -17,14 +17,14 @@ from hosts.health.verdicts import (
 )
 
 
-def pool_findings(h: HostView, now: datetime, t: Thresholds) -> list[Finding]:
+def pool_findings(h: HostState, now: datetime, t: Thresholds) -> list[Problem]:
     out = []
     for p in h.pools:
         subject = f"{h.name} {p.name}"
         health = pool_health_severity(p.health)
         if health == CRITICAL:
             out.append(
-                host_finding(
+                host_problem(
                     h,
                     "pool_faulted",
                     CRITICAL,
@@ -38,7 +38,7 @@ def pool_findings(h: HostView, now: datetime, t: Thresholds) -> list[Finding]:
             if p.scan_kind == "resilver" and p.scan_state == "in_progress":
                 resilver = f"; resilvering {p.scan_pct or 0:.1f}%"
             out.append(
-                host_finding(
+                host_problem(
                     h,
                     "pool_degraded",
                     health,
@@ -59,7 +59,7 @@ def pool_findings(h: HostView, now: datetime, t: Thresholds) -> list[Finding]:
             )
             severity = devices_severity(d.state for d in bad)
             out.append(
-                host_finding(
+                host_problem(
                     h,
                     "device_errors",
                     severity,
@@ -72,7 +72,7 @@ def pool_findings(h: HostView, now: datetime, t: Thresholds) -> list[Finding]:
         severity = capacity_severity(p.cap_pct, t)
         if severity is not None:
             out.append(
-                host_finding(
+                host_problem(
                     h,
                     "pool_capacity",
                     severity,
@@ -89,7 +89,7 @@ def pool_findings(h: HostView, now: datetime, t: Thresholds) -> list[Finding]:
         if p.health == "ONLINE" and not scrubbing and p.scan_kind != "resilver" and too_old:
             when = "never" if p.scan_finished_at is None else f"{p.scan_finished_at:%Y-%m-%d}"
             out.append(
-                host_finding(
+                host_problem(
                     h,
                     "scrub_overdue",
                     INFO,

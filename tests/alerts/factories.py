@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
@@ -16,26 +15,7 @@ from alerts.models import (
 )
 from hosts.models import Finding
 from nyiops.roles import NOC
-from tests.factories import ClusterFactory
-
-
-class FindingFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Finding
-
-    kind = "mirror_degraded"
-    severity = "warning"
-    subject = "host"
-    message = "gm0 DEGRADED: ada1 missing"
-    details = factory.LazyFunction(lambda: {"disks": ["ada1"]})
-    dedup_key = factory.Sequence(lambda n: f"finding:{n}")
-    scope = factory.LazyAttribute(
-        lambda f: f"host:{f.host.pk}" if f.host else f"cluster:{f.cluster.pk}"
-    )
-    host = None
-    cluster = None
-    first_seen_at = factory.LazyFunction(timezone.now)
-    last_seen_at = factory.LazyFunction(timezone.now)
+from tests.factories import ClusterFactory, FindingFactory
 
 
 def failover_finding(cluster, *, new="fw1b", old="fw1a", vhids=(1, 2), severity="warning"):

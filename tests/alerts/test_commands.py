@@ -12,8 +12,7 @@ from alerts import routing, services
 from alerts.choices import AlertState
 from alerts.models import Alert, EscalationPolicy, NotificationChannel, OnCallSchedule
 from nyiops.roles import NOC, ONCALL, ensure_role_groups
-from tests.alerts.factories import FindingFactory
-from tests.factories import HostFactory, UserFactory
+from tests.factories import FindingFactory, HostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from alerts.models import Alert, Heartbeat, Notification
 from hosts.models import Finding
 from nyiops.roles import NOC
 from tests.alerts.conftest import deliver_pending, run_due
-from tests.alerts.factories import FindingFactory, failover_finding
-from tests.factories import HostFactory, UserFactory
+from tests.alerts.factories import failover_finding
+from tests.factories import FindingFactory, HostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

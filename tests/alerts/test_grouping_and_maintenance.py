@@ -11,8 +11,14 @@ from alerts.choices import AlertState, EventKind, NotificationStatus
 from alerts.models import Alert, MaintenanceWindow, Notification
 from hosts.models import Finding
 from tests.alerts.conftest import run_due
-from tests.alerts.factories import FindingFactory, failover_finding
-from tests.factories import ClusterFactory, ClusterMemberFactory, HostFactory, SiteFactory
+from tests.alerts.factories import failover_finding
+from tests.factories import (
+    ClusterFactory,
+    ClusterMemberFactory,
+    FindingFactory,
+    HostFactory,
+    SiteFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

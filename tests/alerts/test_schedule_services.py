@@ -10,8 +10,7 @@ from alerts import routing, schedule_services, services, sweeps
 from alerts.models import Alert
 from audit.models import AuditRecord
 from tests.alerts.conftest import T0, run_due
-from tests.alerts.factories import FindingFactory
-from tests.factories import HostFactory
+from tests.factories import FindingFactory, HostFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from alerts.choices import AlertState, EventKind
 from alerts.models import Alert, MaintenanceWindow
 from hosts.models import Finding, Host
 from hosts.signals import findings_updated
-from tests.alerts.factories import FindingFactory, failover_finding
-from tests.factories import HostFactory
+from tests.alerts.factories import failover_finding
+from tests.factories import FindingFactory, HostFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from alerts.choices import AlertState, EventKind
 from alerts.models import Alert
 from audit.models import AuditRecord
 from tests.alerts.conftest import run_due
-from tests.alerts.factories import FindingFactory, failover_finding
-from tests.factories import HostFactory
+from tests.alerts.factories import failover_finding
+from tests.factories import FindingFactory, HostFactory
 
 pytestmark = pytest.mark.django_db
 

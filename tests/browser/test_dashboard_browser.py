@@ -4,7 +4,8 @@ changes without a page reload, under the real CSP."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.dashboard.factories import FindingFactory, firewall_pair
+from tests.dashboard.factories import firewall_pair
+from tests.factories import FindingFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

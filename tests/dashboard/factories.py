@@ -184,20 +184,6 @@ class BackupRunFactory(factory.django.DjangoModelFactory):
     snapshot_verified = True
 
 
-class FindingFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Finding
-
-    dedup_key = factory.Sequence(lambda n: f"finding-{n}")
-    scope = "host"
-    kind = "pfsync_down"
-    severity = "critical"
-    subject = "pfsync0"
-    message = "pfsync is not in sync"
-    first_seen_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=7))
-    last_seen_at = factory.LazyFunction(timezone.now)
-
-
 class StatusEventFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = StatusEvent
@@ -367,7 +353,6 @@ def seed_fleet(hosts: int, *, jails_per_host: int = 10, problem_every: int = 20,
 __all__ = [
     "BackupRunFactory",
     "CarpVhidFactory",
-    "FindingFactory",
     "FreshHostFactory",
     "HaproxyBackendFactory",
     "HaproxyServerFactory",

@@ -10,7 +10,6 @@ from hosts.models import Finding
 from tests.dashboard.factories import (
     BackupRunFactory,
     CarpVhidFactory,
-    FindingFactory,
     FreshHostFactory,
     HaproxyBackendFactory,
     HostFactsFactory,
@@ -21,7 +20,13 @@ from tests.dashboard.factories import (
     ZPoolFactory,
     firewall_pair,
 )
-from tests.factories import BackupJobFactory, ClusterFactory, ClusterMemberFactory, CustomerFactory
+from tests.factories import (
+    BackupJobFactory,
+    ClusterFactory,
+    ClusterMemberFactory,
+    CustomerFactory,
+    FindingFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +48,11 @@ def test_home_sends_staff_to_the_overview(noc):
 
 
 def test_open_findings_come_first_most_severe_first_with_their_age(noc):
-    FindingFactory(severity="warning", subject="tank", message="pool 85% full")
-    FindingFactory(severity="critical", subject="pfsync0", message="pfsync not in sync")
+    seen = timezone.now() - timedelta(minutes=7)
+    FindingFactory(severity="warning", subject="tank", message="pool 85% full", first_seen_at=seen)
+    FindingFactory(
+        severity="critical", subject="pfsync0", message="pfsync not in sync", first_seen_at=seen
+    )
 
     body = page(noc)
 

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from hosts.views import WIDGETS
-from tests.dashboard.factories import FindingFactory, firewall_pair
+from tests.dashboard.factories import firewall_pair
+from tests.factories import FindingFactory
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -7,14 +7,14 @@ from hosts.health.carp import evaluate_cluster
 from hosts.health.host import evaluate_host
 from hosts.health.polls import evaluate_poll_stale
 from hosts.health.state import (
-    BackendView,
-    BackupView,
-    ClusterView,
-    DeviceView,
-    HostView,
-    MirrorView,
-    PoolView,
-    VhidView,
+    BackendState,
+    BackupState,
+    ClusterState,
+    DeviceState,
+    HostState,
+    MirrorState,
+    PoolState,
+    VhidState,
 )
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 def vhids(state, *numbers, skew=0, since=None):
     return tuple(
-        VhidView(
+        VhidState(
             "em0", n, state, 1, skew, (f"198.51.100.{n}/24",), since if state == "MASTER" else None
         )
         for n in numbers
@@ -41,7 +41,7 @@ def fw(name, hid, state="MASTER", numbers=(1, 2), **kw):
         roles=("firewall",),
     )
     defaults |= kw
-    return HostView(
+    return HostState(
         id=hid,
         name=name,
         vhids=vhids(state, *numbers, since=kw.pop("since", None)),
@@ -50,7 +50,7 @@ def fw(name, hid, state="MASTER", numbers=(1, 2), **kw):
 
 
 def pair(a, b, kind="firewall"):
-    return ClusterView(7, "fw-pair-1", kind, ((a, "primary"), (b, "backup")))
+    return ClusterState(7, "fw-pair-1", kind, ((a, "primary"), (b, "backup")))
 
 
 def kinds(findings):
@@ -81,7 +81,7 @@ def test_no_master_when_both_members_are_backup():
 def test_failover_message_names_new_master_old_master_time_and_state_tables():
     at = datetime(2026, 11, 27, 12, 3, 4, tzinfo=UTC)
     down = fw("fw1a", 1, "BACKUP", reachability="unknown")
-    up = HostView(
+    up = HostState(
         **{**fw("fw1b", 2, pf_states=41198).__dict__, "vhids": vhids("MASTER", 1, 2, since=at)}
     )
 
@@ -98,13 +98,13 @@ def test_failover_message_names_new_master_old_master_time_and_state_tables():
 
 
 def test_mixed_master_only_matters_with_preempt_on():
-    a = HostView(
+    a = HostState(
         **{
             **fw("fw1a", 1, carp_preempt=1).__dict__,
             "vhids": vhids("MASTER", 1) + vhids("BACKUP", 2),
         }
     )
-    b = HostView(
+    b = HostState(
         **{
             **fw("fw1b", 2, carp_preempt=1).__dict__,
             "vhids": vhids("BACKUP", 1) + vhids("MASTER", 2),
@@ -112,7 +112,7 @@ def test_mixed_master_only_matters_with_preempt_on():
     )
 
     assert "mixed_master" in kinds(evaluate_cluster(pair(a, b), NOW))
-    off = [HostView(**{**h.__dict__, "carp_preempt": 0}) for h in (a, b)]
+    off = [HostState(**{**h.__dict__, "carp_preempt": 0}) for h in (a, b)]
     assert "mixed_master" not in kinds(evaluate_cluster(pair(*off), NOW))
 
 
@@ -130,7 +130,7 @@ def test_state_tables_diverge_beyond_the_share():
 
 
 def test_config_drift_lists_each_difference():
-    b = HostView(
+    b = HostState(
         **{**fw("fw1b", 2, "BACKUP", pf_ruleset_hash="zzz").__dict__, "vhids": vhids("BACKUP", 1)}
     )
 
@@ -144,14 +144,14 @@ def test_config_drift_lists_each_difference():
 
 
 def host(**kw):
-    return HostView(**{"id": 1, "name": "nas1", "reachability": "ok"} | kw)
+    return HostState(**{"id": 1, "name": "nas1", "reachability": "ok"} | kw)
 
 
 def test_rebuilding_mirror_is_a_warning_and_a_broken_one_critical():
-    rebuilding = MirrorView(
+    rebuilding = MirrorState(
         "gm0", "DEGRADED", (("ada0", "ACTIVE", None), ("ada1", "SYNCHRONIZING", 64))
     )
-    broken = MirrorView("gm1", "DEGRADED", (("ada2", "ACTIVE", None),))
+    broken = MirrorState("gm1", "DEGRADED", (("ada2", "ACTIVE", None),))
 
     found = {f.subject: f for f in evaluate_host(host(mirrors=(rebuilding, broken)), NOW)}
 
@@ -163,7 +163,7 @@ def test_rebuilding_mirror_is_a_warning_and_a_broken_one_critical():
 
 
 def test_device_errors_are_found_in_an_online_pool():
-    pool = PoolView(
+    pool = PoolState(
         "tank",
         "ONLINE",
         40,
@@ -172,9 +172,9 @@ def test_device_errors_are_found_in_an_online_pool():
         100.0,
         NOW - timedelta(days=1),
         (
-            DeviceView("tank", "ONLINE", 0, 0, 0, depth=0),
-            DeviceView("mirror-0", "ONLINE", 0, 0, 0, depth=1),
-            DeviceView("ada1", "ONLINE", 0, 0, 12, depth=2),
+            DeviceState("tank", "ONLINE", 0, 0, 0, depth=0),
+            DeviceState("mirror-0", "ONLINE", 0, 0, 0, depth=1),
+            DeviceState("ada1", "ONLINE", 0, 0, 12, depth=2),
         ),
     )
 
@@ -185,8 +185,8 @@ def test_device_errors_are_found_in_an_online_pool():
 
 
 def test_degraded_pool_is_a_warning_and_faulted_critical():
-    degraded = PoolView("tank", "DEGRADED", 10, "resilver", "in_progress", 82.04, None, ())
-    faulted = PoolView("data", "FAULTED", None, "", "", None, None, ())
+    degraded = PoolState("tank", "DEGRADED", 10, "resilver", "in_progress", 82.04, None, ())
+    faulted = PoolState("data", "FAULTED", None, "", "", None, None, ())
 
     found = {f.kind: f for f in evaluate_host(host(pools=(degraded, faulted)), NOW)}
 
@@ -198,7 +198,7 @@ def test_degraded_pool_is_a_warning_and_faulted_critical():
 
 
 def test_capacity_thresholds_and_overdue_scrub():
-    pool = PoolView("tank", "ONLINE", 91, "scrub", "finished", 100.0, NOW - timedelta(days=60), ())
+    pool = PoolState("tank", "ONLINE", 91, "scrub", "finished", 100.0, NOW - timedelta(days=60), ())
 
     found = {f.kind: f for f in evaluate_host(host(pools=(pool,)), NOW)}
 
@@ -207,7 +207,7 @@ def test_capacity_thresholds_and_overdue_scrub():
 
 
 def test_down_members_and_backend_capacity():
-    backend = BackendView(
+    backend = BackendState(
         "web", "UP", (("web1", "UP"), ("web2", "DOWN"), ("web3", "DOWN"), ("web4", "MAINT"))
     )
 
@@ -222,7 +222,7 @@ def test_unreachable_host_keeps_being_judged_on_its_last_data():
     view = host(
         reachability="unknown",
         reason="connection refused",
-        mirrors=(MirrorView("gm0", "DEGRADED", (("ada0", "ACTIVE", None),)),),
+        mirrors=(MirrorState("gm0", "DEGRADED", (("ada0", "ACTIVE", None),)),),
         last_success_at=NOW - timedelta(minutes=3),
     )
 
@@ -258,7 +258,7 @@ def backup(**kw):
         last_snapshot_verified=True,
         last_success_at=NOW - timedelta(hours=3),
     )
-    return BackupView(**base | kw)
+    return BackupState(**base | kw)
 
 
 def test_backup_failures_are_classified_by_rsync_exit_code():
@@ -282,7 +282,7 @@ def test_backup_is_stale_after_one_and_a_half_schedules():
 
 
 def test_poll_is_stale_after_three_intervals():
-    view = HostView(id=1, name="fw1a", reachability="ok")
+    view = HostState(id=1, name="fw1a", reachability="ok")
 
     assert evaluate_poll_stale(view, NOW - timedelta(seconds=40), 15, NOW) == []
     assert evaluate_poll_stale(view, NOW - timedelta(seconds=50), 15, NOW)[0].kind == "poll_stale"
