@@ -1,11 +1,14 @@
-"""Helpers the benchmark scripts share."""
+"""Helpers the benchmark scripts share. Processes are started and stopped with
+nyiops.processes (shared with the demo and the tests); importing this module makes the
+project importable from a script run in bench/."""
 
 from __future__ import annotations
 
-import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -14,11 +17,3 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def spawn(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
-    """Start a process in its own session, stdout and stderr to `log`, cwd the repo."""
-    with open(log, "w") as fh:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            argv, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
-        )

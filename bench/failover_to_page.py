@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,7 +32,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import percentile, spawn
+from _common import percentile
+
+from nyiops.processes import celery_argv, spawn, start_fleetsim, stop, worker_argv
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -80,82 +81,30 @@ def wait_for(what: str, predicate, timeout: float, step: float = 0.05):
 def start_stack(env: dict, procs: list) -> Path:
     redis_port = free_port()
     env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-    procs.append(
-        spawn(
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(redis_port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            env,
-            BENCH / "redis.log",
-        )
-    )
+    redis = ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port)]
+    redis += ["--save", "", "--appendonly", "no"]
+    procs.append(spawn(redis, log=BENCH / "redis.log", env=env))
     state = BENCH / "fleet"
     procs.append(
-        spawn(
-            [
-                sys.executable,
-                "-m",
-                "fleetsim",
-                "serve",
-                "--spec",
-                str(REPO / "demo" / "fleet.yaml"),
-                "--state",
-                str(state),
-                "--base-port",
-                str(free_port()),
-            ],
-            env,
-            BENCH / "fleet.log",
+        start_fleetsim(
+            REPO / "demo" / "fleet.yaml",
+            state,
+            log=BENCH / "fleet.log",
+            env=env,
+            base_port=str(free_port()),
+            timeout=120,
         )
     )
-    wait_for("fleetsim", lambda: (state / "ready").exists(), 120, 0.2)
     manage(env, "migrate", "--no-input", "-v", "0")
     manage(env, "import_inventory", str(state / "inventory.yaml"))
     manage(env, "seed_demo")
     manage(env, "seed_oncall_demo")
-    celery = [sys.executable, "-m", "celery", "-A", "nyiops"]
-    procs.append(
-        spawn(
-            [
-                *celery,
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "16",
-                "-Q",
-                "poll,operations,notify",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "INFO",
-            ],
-            env,
-            BENCH / "worker.log",
-        )
+    worker = worker_argv("poll,operations,notify", 16, "--without-gossip", "--without-mingle")
+    procs.append(spawn(worker, log=BENCH / "worker.log", env=env))
+    beat = celery_argv(
+        "beat", "--loglevel", "INFO", "--schedule", str(BENCH / "celerybeat-schedule")
     )
-    procs.append(
-        spawn(
-            [
-                *celery,
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(BENCH / "celerybeat-schedule"),
-            ],
-            env,
-            BENCH / "beat.log",
-        )
-    )
+    procs.append(spawn(beat, log=BENCH / "beat.log", env=env))
     return state
 
 
@@ -281,14 +230,7 @@ def main() -> None:
         Path(args.out).write_text(json.dumps({"runs": runs, "summary": summary}, indent=2))
         print(json.dumps(summary, indent=2))
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in reversed(procs):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop(procs, timeout=20)
         if not args.keep:
             shutil.rmtree(BENCH / "fleet", ignore_errors=True)
 

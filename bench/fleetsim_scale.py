@@ -23,6 +23,10 @@ import asyncssh
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from bench/: make the project importable
+
+from nyiops.processes import fleetsim_argv, spawn, stop  # noqa: E402
+
 BATCH = (
     "LC_ALL=C; export LC_ALL; echo '@@@ifconfig'; ifconfig -a; echo \"@@@rc $?\"; "
     "echo '@@@sysctl'; sysctl net.inet.carp; echo \"@@@rc $?\"; echo '@@@pf'; pfctl -si; "
@@ -45,29 +49,11 @@ def cpu_seconds(pid: int) -> float:
 
 def start(state: Path, n: int) -> tuple[subprocess.Popen, float, str]:
     t0 = time.monotonic()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fleetsim",
-            "serve",
-            "--spec",
-            "demo/fleet.yaml",
-            "--state",
-            str(state),
-            "--scale",
-            str(n),
-            "--base-port",
-            "0",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    proc = spawn(fleetsim_argv(REPO / "demo" / "fleet.yaml", state, scale=n), log=None)
     line = proc.stdout.readline()  # bounded: the server prints it once, or exits
     took = time.monotonic() - t0
     if not line.startswith("fleetsim: serving"):
-        proc.kill()
+        stop([proc])
         raise SystemExit(f"server did not start: {line!r}")
     return proc, took, line.strip()
 
@@ -104,8 +90,7 @@ def main() -> None:
         cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         time.sleep(5)
         idle = (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0) * 100
-        proc.terminate()
-        proc.wait(30)
+        stop([proc], timeout=30)
         print(f"{phase}: {line[:70]}...")
         print(
             f"{phase}: start {took:.2f} s, RSS {rss:.0f} MB (peak {peak:.0f} MB), "

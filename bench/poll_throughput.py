@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import percentile, spawn
+from _common import percentile
+
+from nyiops.processes import spawn, start_fleetsim, stop, worker_argv
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -59,53 +61,23 @@ def reset_database(url: str) -> None:
 
 
 def start_fleet(state: Path, extra_hosts: int, env: dict) -> subprocess.Popen:
-    (state / "ready").unlink(missing_ok=True)
-    proc = spawn(
-        [
-            sys.executable,
-            "-m",
-            "fleetsim",
-            "serve",
-            "--spec",
-            str(REPO / "demo" / "fleet.yaml"),
-            "--state",
-            str(state),
-            "--base-port",
-            "0",
-            "--scale",
-            str(extra_hosts),
-        ],
-        env,
-        state.parent / "fleet.log",
+    return start_fleetsim(
+        REPO / "demo" / "fleet.yaml",
+        state,
+        log=state.parent / "fleet.log",
+        env=env,
+        scale=extra_hosts,
+        timeout=300,
     )
-    deadline = time.monotonic() + 300
-    while not (state / "ready").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"fleetsim did not start; see {state.parent / 'fleet.log'}")
-        time.sleep(0.2)
-    return proc
 
 
 def start_worker(env: dict, concurrency: int, log: Path) -> subprocess.Popen:
     proc = spawn(
-        [
-            str(VENV_BIN / "celery"),
-            "-A",
-            "nyiops",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            str(concurrency),
-            "-Q",
-            "poll",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ],
-        env,
-        log,
+        worker_argv(
+            "poll", concurrency, "--without-gossip", "--without-mingle", loglevel="WARNING"
+        ),
+        log=log,
+        env=env,
     )
     from nyiops.celery import app
 
@@ -315,18 +287,13 @@ def main() -> None:
                 "idle": idle(pids),
             }
             # Ansible gets the machine to itself: our workers (and their connections) go first.
-            for proc in workers:
-                proc.terminate()
-                proc.wait(timeout=30)
+            stop(workers, timeout=30)
             if venv is not None:
                 entry["ansible_raw"] = run_ansible(venv, workdir, workdir / "fleet")
             report["sizes"].append(entry)
             print(json.dumps(entry, indent=2), flush=True)
         finally:
-            for proc in [*workers, fleet]:
-                if proc.poll() is None:
-                    proc.terminate()
-                    proc.wait(timeout=30)
+            stop([fleet, *workers], timeout=30)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
 

@@ -3,19 +3,30 @@
 Migrates, starts the simulated fleet, imports its inventory, seeds the demo users, then runs
 the web server, a Celery worker and beat until Ctrl-C, which stops every process it started.
 With no DATABASE_URL/REDIS_URL set, that is SQLite and kombu's filesystem broker under var/.
+Processes are started and stopped by nyiops.processes (shared with the benches and tests).
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+sys.path.insert(0, str(ROOT))  # run as a script: make the project importable
+
+from nyiops.processes import (  # noqa: E402
+    PYTHON,
+    celery_argv,
+    spawn,
+    start_fleetsim,
+    stop,
+    web_argv,
+    worker_argv,
+)
+
 VAR = Path(os.environ.get("NYIOPS_VAR_DIR", ROOT / "var"))
 FLEET_STATE = VAR / "fleet"
 FLEET_SPEC = ROOT / "demo" / "fleet.yaml"
@@ -27,105 +38,33 @@ def manage(*args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True)
 
 
-def start(name: str, argv: list[str], procs: list) -> subprocess.Popen:
-    log = open(VAR / f"demo-{name}.log", "ab")  # noqa: SIM115 - closed at exit with the process
-    proc = subprocess.Popen(
-        argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    procs.append((name, proc, log))
-    return proc
-
-
-def wait_for_fleet(proc: subprocess.Popen, timeout: float = 60) -> None:
-    ready = FLEET_STATE / "ready"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready.exists():
-            return
-        if proc.poll() is not None:
-            raise SystemExit(f"fleetsim exited early; see {VAR / 'demo-fleetsim.log'}")
-        time.sleep(0.2)
-    raise SystemExit(f"fleetsim not ready after {timeout:.0f}s; see {VAR / 'demo-fleetsim.log'}")
-
-
-def stop_all(procs: list) -> None:
-    for _name, proc, _log in reversed(procs):
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for _name, proc, log in reversed(procs):
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+def log_of(name: str) -> Path:
+    return VAR / f"demo-{name}.log"
 
 
 def main() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nyiops.settings")
     manage("migrate", "--no-input", "-v", "0")
-    procs: list = []
+    procs: dict[str, subprocess.Popen] = {}
     try:
-        (FLEET_STATE / "ready").unlink(missing_ok=True)
-        fleet = start(
-            "fleetsim",
-            [
-                PYTHON,
-                "-m",
-                "fleetsim",
-                "serve",
-                "--spec",
-                str(FLEET_SPEC),
-                "--state",
-                str(FLEET_STATE),
-                "--base-port",
-                FLEET_BASE_PORT,
-            ],
-            procs,
+        procs["fleetsim"] = start_fleetsim(
+            FLEET_SPEC, FLEET_STATE, log=log_of("fleetsim"), base_port=FLEET_BASE_PORT
         )
-        wait_for_fleet(fleet)
         manage("import_inventory", str(FLEET_STATE / "inventory.yaml"))
         manage("seed_demo")
         manage("seed_oncall_demo")
         os.environ.setdefault("NYIOPS_BASE_URL", f"http://{WEB_ADDR}")
-        start("web", [PYTHON, "manage.py", "runserver", "--noreload", WEB_ADDR], procs)
-        start(
-            "worker",
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "nyiops",
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "16",
-                "-Q",
-                "poll,operations,notify",
-                "--loglevel",
-                "INFO",
-            ],
-            procs,
+        procs["web"] = spawn(web_argv(WEB_ADDR), log=log_of("web"), append=True)
+        procs["worker"] = spawn(
+            worker_argv("poll,operations,notify", 16), log=log_of("worker"), append=True
         )
-        start(
-            "beat",
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "nyiops",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(VAR / "celerybeat-schedule"),
-            ],
-            procs,
+        procs["beat"] = spawn(
+            celery_argv(
+                "beat", "--loglevel", "INFO", "--schedule", str(VAR / "celerybeat-schedule")
+            ),
+            log=log_of("beat"),
+            append=True,
         )
         print(
             f"\nnyiops demo running at http://{WEB_ADDR}/\n"
@@ -138,14 +77,16 @@ def main() -> None:
             f"  Logs:     {VAR}/demo-*.log\nCtrl-C stops everything.\n",
             flush=True,
         )
-        while all(proc.poll() is None for _n, proc, _l in procs):
+        while all(proc.poll() is None for proc in procs.values()):
             time.sleep(0.5)
-        dead = [name for name, proc, _l in procs if proc.poll() is not None]
-        print(f"stopping: {', '.join(dead)} exited; see {VAR}/demo-{dead[0]}.log", flush=True)
+        dead = [name for name, proc in procs.items() if proc.poll() is not None]
+        print(f"stopping: {', '.join(dead)} exited; see {log_of(dead[0])}", flush=True)
+    except RuntimeError as exc:  # a child did not come up
+        print(f"stopping: {exc}", flush=True)
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
-        stop_all(procs)
+        stop(list(procs.values()))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -32,6 +31,7 @@ from hosts.models import CarpVhid, Host, PollRun, StatusEvent
 from hosts.polling.run import CONNECTIONS
 from hosts.tasks import claim_due_hosts, sweep_poll_health
 from hosts.tasks import poll_host as poll_task
+from nyiops.processes import spawn, worker_argv
 from tests.integration.conftest import poll
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
@@ -107,35 +107,11 @@ class Harness:
     def start_worker(self) -> subprocess.Popen:
         n = len(self.workers) + 1
         log_path = self.tmp / f"worker-{n}.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "nyiops",
-                    "worker",
-                    "--pool",
-                    "threads",
-                    "--concurrency",
-                    "2",
-                    "-Q",
-                    "poll",
-                    "-n",
-                    f"killtest-{uuid.uuid4().hex[:8]}-{n}@%h",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    "--loglevel",
-                    "INFO",
-                ],
-                cwd=REPO,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        argv = worker_argv(
+            "poll", 2, "-n", f"killtest-{uuid.uuid4().hex[:8]}-{n}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        )  # fmt: skip
+        proc = spawn(argv, log=log_path, env=self.env)
         self.workers.append((proc, log_path))
         self.wait_log(proc, " ready.", READY_TIMEOUT, "worker ready")
         return proc
