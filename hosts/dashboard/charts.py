@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
@@ -154,6 +154,61 @@ def bar_chart(
     return _frame(width, height, label, body)
 
 
+# The failover timeline zooms to the events: events closer than BURST_GAP form one burst
+# (a failover is a few events within seconds), each burst gets its own stretch of the axis,
+# and the quiet time between bursts is cut out and labelled. On one linear axis two
+# failovers 25 minutes apart sat at its two ends, their marks overprinting each other.
+BURST_GAP_S = 300
+GAP_W = 44  # px of axis that stands for a cut-out quiet stretch
+LABEL_CHARS = 34
+CHAR_W = 6.2  # px per character of a tick label (12 px sans), to keep labels inside
+MAX_BURSTS = 4  # the most recent bursts shown; older events stay in the event list below
+
+
+@dataclass(frozen=True)
+class _Segment:
+    start: datetime
+    end: datetime
+    x0: float
+    x1: float
+
+    def x(self, at: datetime) -> float:
+        span = max((self.end - self.start).total_seconds(), 1.0)
+        return self.x0 + (at - self.start).total_seconds() / span * (self.x1 - self.x0)
+
+
+def _bursts(times: list[datetime]) -> list[tuple[datetime, datetime]]:
+    bursts: list[list[datetime]] = []
+    for at in sorted(times):
+        if bursts and (at - bursts[-1][-1]).total_seconds() <= BURST_GAP_S:
+            bursts[-1].append(at)
+        else:
+            bursts.append([at])
+    return [(b[0], b[-1]) for b in bursts]
+
+
+def _segments(
+    times: list[datetime], start: datetime, end: datetime, x0: float, x1: float
+) -> list[_Segment]:
+    """One stretch of axis per burst, padded so its first and last marks sit inside."""
+    bursts = _bursts(times)[-MAX_BURSTS:] or [(start, end)]
+    width = (x1 - x0 - GAP_W * (len(bursts) - 1)) / len(bursts)
+    segments = []
+    for i, (first, last) in enumerate(bursts):
+        pad = timedelta(seconds=max(10.0, (last - first).total_seconds() * 0.15))
+        left = x0 + i * (width + GAP_W)
+        segments.append(_Segment(first - pad, last + pad, left, left + width))
+    return segments
+
+
+def _span_text(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
 def timeline(
     lanes: Sequence[tuple[str, Sequence[Mark]]],
     *,
@@ -163,40 +218,65 @@ def timeline(
     width: int = 720,
 ) -> SafeString:
     """Events of several hosts on one time axis, one lane per host (the failover timeline).
-    Each mark is a tone-shaped glyph with its text in a tooltip and, when room allows, beside."""
+    Each mark is a tone-shaped glyph with its text in a tooltip and, when room allows, beside.
+    The axis zooms to bursts of events (see BURST_GAP_S); `start`/`end` only frame a
+    timeline without events."""
     lane_h = 34
     height = PAD_TOP + lane_h * max(len(lanes), 1) + 24
     left = 110
-    plot_w = width - left - PAD_RIGHT
-    span = max((end - start).total_seconds(), 1.0)
+    right = width - PAD_RIGHT
+    segments = _segments([m.at for _l, marks in lanes for m in marks], start, end, left, right)
+
+    def segment_of(at: datetime) -> _Segment:
+        return min(segments, key=lambda g: abs((at - g.start) + (at - g.end)))
+
     body = []
-    count = 0
+    count = hidden = 0
     for i, (label, marks) in enumerate(lanes):
         y = PAD_TOP + i * lane_h + lane_h / 2
-        body.append(
-            f'<text class="legend" x="4" y="{y + 4:.1f}">{escape(label)}</text>'
-            f'<line class="lane" x1="{left}" y1="{y:.1f}" x2="{width - PAD_RIGHT}" y2="{y:.1f}"/>'
-        )
-        last_x = -100.0
+        body.append(f'<text class="legend" x="4" y="{y + 4:.1f}">{escape(label)}</text>')
+        for g in segments:
+            body.append(
+                f'<line class="lane" x1="{g.x0:.1f}" y1="{y:.1f}" x2="{g.x1:.1f}" y2="{y:.1f}"/>'
+            )
+        last_end = -100.0
         for mark in sorted(marks, key=lambda m: m.at):
-            x = left + (mark.at - start).total_seconds() / span * plot_w
+            if mark.at < segments[0].start:
+                hidden += 1
+                continue
+            x = segment_of(mark.at).x(mark.at)
             tone = mark.tone if mark.tone in MARKERS else "unknown"
             text = escape(f"{mark.at:%H:%M:%S} {mark.text}")
             body.append(
                 f'<text class="marker tone-{tone}" x="{x:.1f}" y="{y + 5:.1f}" '
                 f'text-anchor="middle">{MARKERS[tone]}<title>{text}</title></text>'
             )
-            if x - last_x > 170:  # label only when it will not overprint its neighbour
+            short = mark.text[:LABEL_CHARS]
+            room = len(short) * CHAR_W
+            # Beside the mark on its right, or on its left near the chart's right edge.
+            lx, anchor = (x + 8, "start") if x + 8 + room <= right else (x - 8, "end")
+            lo = lx if anchor == "start" else lx - room
+            if lo > last_end + 4 and lo >= 0:  # never overprint the previous label
                 body.append(
-                    f'<text class="tick" x="{x + 6:.1f}" y="{y - 7:.1f}">{escape(mark.text[:34])}'
-                    "</text>"
+                    f'<text class="tick" x="{lx:.1f}" y="{y - 7:.1f}" text-anchor="{anchor}">'
+                    f"{escape(short)}</text>"
                 )
-                last_x = x
+                last_end = lo + room
             count += 1
     base = PAD_TOP + lane_h * max(len(lanes), 1) + 14
-    body.append(
-        f'<text class="tick" x="{left}" y="{base}">{start:%Y-%m-%d %H:%M:%S}</text>'
-        f'<text class="tick" x="{width - PAD_RIGHT}" y="{base}" text-anchor="end">'
-        f"{end:%H:%M:%S}</text>"
-    )
-    return _frame(width, height, f"{title}: {count} events", body)
+    for i, g in enumerate(segments):
+        body.append(
+            f'<text class="tick" x="{g.x0:.1f}" y="{base}">{g.start:%H:%M:%S}</text>'
+            f'<text class="tick" x="{g.x1:.1f}" y="{base}" text-anchor="end">'
+            f"{g.end:%H:%M:%S}</text>"
+        )
+        if i:
+            quiet = (g.start - segments[i - 1].end).total_seconds()
+            mid = (segments[i - 1].x1 + g.x0) / 2
+            body.append(
+                f'<text class="tick" x="{mid:.1f}" y="{base - 18}" text-anchor="middle">'
+                f"⋯ {_span_text(quiet)} ⋯</text>"
+            )
+    day = f"{segments[0].start:%Y-%m-%d}"
+    earlier = f", {hidden} earlier not drawn" if hidden else ""
+    return _frame(width, height, f"{title} ({day}): {count} events{earlier}", body)

@@ -1,5 +1,6 @@
 """Pure pieces of the dashboard: verdicts, SVG charts and template filters (no database)."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from hosts.dashboard import charts
@@ -74,6 +75,53 @@ def test_timeline_puts_both_members_on_one_axis_with_shapes_per_tone():
 
     assert "fw1a" in svg and "fw1b" in svg and "▲" in svg and "●" in svg
     assert "2 events" in svg
+
+
+def _marks_and_labels(svg: str):
+    marks = [float(x) for x in re.findall(r'class="marker[^"]*" x="([\d.]+)"', svg)]
+    labels = re.findall(
+        r'class="tick" x="([\d.]+)" y="[\d.]+" text-anchor="(start|end)">([^<]*)<', svg
+    )
+    return marks, labels
+
+
+def test_timeline_zooms_to_two_failovers_25_minutes_apart():
+    second = T0 + timedelta(minutes=25)
+    lanes = [
+        ("fw1a", [charts.Mark(T0, "vhid 1: MASTER→BACKUP", "info"),
+                  charts.Mark(second + timedelta(seconds=3), "vhid 1: BACKUP→MASTER", "ok")]),
+        ("fw1b", [charts.Mark(T0 + timedelta(seconds=3), "vhid 1: BACKUP→MASTER", "ok"),
+                  charts.Mark(second, "vhid 1: MASTER→BACKUP", "info")]),
+    ]  # fmt: skip
+
+    svg = charts.timeline(lanes, title="Failover", start=T0, end=second + timedelta(hours=1))
+
+    marks, labels = _marks_and_labels(svg)
+    first_a, second_a, first_b, second_b = marks
+    # Within a failover the two members' marks, 3 s apart, stand clearly apart (a glyph is
+    # about 12 px wide)...
+    assert abs(first_b - first_a) > 24 and abs(second_a - second_b) > 24
+    # ...both failovers sit well inside the axis, not at its two ends...
+    assert all(110 + 20 < x < 710 - 20 for x in marks)
+    # ...the quiet 25 minutes between them is cut out and said...
+    assert "⋯ 25 min ⋯" in svg
+    # ...and every label fits in the 720 px wide chart.
+    assert len(labels) >= 4
+    for x, anchor, text in labels:
+        width = len(text) * charts.CHAR_W
+        assert (float(x) + width if anchor == "start" else float(x)) <= 720
+        assert (float(x) - width if anchor == "end" else float(x)) >= 0
+
+
+def test_timeline_draws_the_latest_bursts_and_says_how_many_events_it_left_out():
+    lanes = [
+        ("fw1a", [charts.Mark(T0 + timedelta(hours=h), f"event {h}", "info") for h in range(6)])
+    ]
+
+    svg = charts.timeline(lanes, title="Failover", start=T0, end=T0 + timedelta(hours=6))
+
+    assert svg.count('class="marker') == charts.MAX_BURSTS
+    assert f"{6 - charts.MAX_BURSTS} earlier not drawn" in svg
 
 
 def test_bar_chart_marks_failed_runs_with_a_cross_not_only_colour():
