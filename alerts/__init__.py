@@ -1,0 +1,2 @@
+"""Alerts: findings become alerts, grouped, escalated along on-call schedules, paged and
+acknowledged."""

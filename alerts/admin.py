@@ -1,3 +1,5 @@
+"""Django admin for alerts, schedules, channels and maintenance windows."""
+
 from django.contrib import admin
 
 from alerts.models import (

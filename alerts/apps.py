@@ -1,3 +1,5 @@
+"""App config of alerts: listens to hosts.signals.findings_updated (hosts never imports alerts)."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The alerts app's vocabularies; severity is the hosts one (one word from finding to page)."""
+
 from django.db import models
 
 from hosts.models import Severity  # one severity vocabulary from finding to page

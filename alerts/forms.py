@@ -1,3 +1,5 @@
+"""Forms of the alert pages (acknowledge, filters)."""
+
 from django import forms
 
 from alerts.choices import AlertState, Severity

@@ -1,3 +1,5 @@
+"""The alert timeline: one appended AlertEvent per thing that happened to an alert."""
+
 from alerts.models import Alert, AlertEvent
 
 

@@ -1,3 +1,5 @@
+"""The alert pages' URLs (namespace `alerts`)."""
+
 from django.urls import path
 
 from alerts import views

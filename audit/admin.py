@@ -1,3 +1,5 @@
+"""Read-only admin for audit records."""
+
 from django.contrib import admin
 
 from audit.models import AuditRecord

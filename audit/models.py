@@ -1,3 +1,5 @@
+"""AuditRecord, append-only (RELIABILITY.md D9)."""
+
 from django.conf import settings
 from django.db import models
 

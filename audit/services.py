@@ -1,3 +1,5 @@
+"""record(): the one way to write an audit record, inside the caller's transaction."""
+
 from django.db import models
 
 from audit.models import AuditRecord

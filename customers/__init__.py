@@ -1,0 +1,1 @@
+"""Tenants (customers), memberships, tenancy scoping and the customer portal."""

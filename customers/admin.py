@@ -1,3 +1,5 @@
+"""Django admin for customers and their memberships."""
+
 from django.contrib import admin
 
 from customers.models import Customer, Membership

@@ -1,3 +1,5 @@
+"""App config of customers: creates the role groups after every migrate."""
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 

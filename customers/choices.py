@@ -1,3 +1,5 @@
+"""Customer vocabularies (SLA tiers, membership roles)."""
+
 from django.db import models
 
 

@@ -1,3 +1,5 @@
+"""Role flags and the user's tenant for every template (navigation, portal links)."""
+
 from customers.scoping import customer_of
 from nyiops.roles import is_noc, is_oncall, is_staff_role
 

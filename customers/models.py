@@ -1,3 +1,6 @@
+"""Customer (the tenant) and Membership (a user's tenant and role in it).
+Must not: import hosts or any higher app; infrastructure points at Customer, not back."""
+
 from django.conf import settings
 from django.db import models
 

@@ -1,3 +1,5 @@
+"""The customer portal's URLs (namespace `customers`)."""
+
 from django.urls import path
 
 from customers import views

@@ -1,3 +1,5 @@
+"""Validators for customer fields (slug, contacts, IP ranges)."""
+
 import ipaddress
 
 from django.core.exceptions import ValidationError

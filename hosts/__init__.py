@@ -1,0 +1,2 @@
+"""The fleet: inventory, observed state, the SSH layer, FreeBSD parsers, polling, health rules
+and the NOC's read side. Layout and import rules: docs/architecture.md."""

@@ -1,3 +1,6 @@
+"""Django admin for the inventory (sites, credentials, hosts, clusters, backup jobs).
+Must not: edit observed state, which only polling writes."""
+
 from django import forms
 from django.contrib import admin
 

@@ -1,3 +1,5 @@
+"""App config of hosts."""
+
 from django.apps import AppConfig
 
 

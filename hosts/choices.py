@@ -1,3 +1,6 @@
+"""The inventory's fixed vocabularies (host roles, cluster kinds, member roles,
+reachability), stored as their string values."""
+
 from django.db import models
 
 

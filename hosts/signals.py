@@ -1,3 +1,5 @@
+"""Signals hosts sends and never listens to, so it never imports a higher app."""
+
 from django.dispatch import Signal
 
 # Sent after a poll's transaction commits, with scopes=["host:<id>", "cluster:<id>", ...]

@@ -1,3 +1,5 @@
+"""The NOC pages' URLs (namespace `hosts`). Every name is written out so it can be grepped."""
+
 from django.urls import path
 
 from hosts import views

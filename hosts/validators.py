@@ -1,3 +1,6 @@
+"""Field validators for inventory values that end up in commands sent to hosts (names,
+dataset names, paths, addresses, keys): the first line of command safety, before quoting."""
+
 import ipaddress
 import re
 

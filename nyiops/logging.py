@@ -1,3 +1,6 @@
+"""Logging filters: no record carrying private key material or a Fernet token leaves the
+process (RELIABILITY.md B7)."""
+
 import logging
 import re
 

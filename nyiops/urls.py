@@ -1,3 +1,6 @@
+"""The root URLconf: mounts each app's URLs by dotted path (include strings), so nyiops
+imports no app."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path

@@ -1,3 +1,5 @@
+"""What every notification channel returns or raises: TransportError (permanent or not)."""
+
 from dataclasses import dataclass, field
 
 

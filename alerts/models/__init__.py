@@ -1,3 +1,5 @@
+"""The alerts app's models, one module per concern; import them from here."""
+
 from alerts.models.alerts import Alert, AlertEvent, new_token
 from alerts.models.maintenance import Heartbeat, MaintenanceWindow
 from alerts.models.notify import DeliveryAttempt, Notification, NotificationChannel

@@ -1,3 +1,5 @@
+"""Maintenance windows and silences, and heartbeats."""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models

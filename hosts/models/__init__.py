@@ -1,3 +1,6 @@
+"""The hosts app's models, one module per subsystem; `from hosts.models import X` is the
+way to import any of them. Must not: import a higher app (alerts, operations)."""
+
 from hosts.models.backups import BackupJob, BackupRun
 from hosts.models.carp import CarpVhid
 from hosts.models.events import MetricSample, PollRun, StatusEvent

@@ -1,3 +1,5 @@
+"""Backup jobs (declared in the inventory) and their runs (read from the storage host's log)."""
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone

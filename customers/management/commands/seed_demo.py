@@ -1,3 +1,6 @@
+"""`manage.py seed_demo`: the demo's users, one per role, with known passwords.
+Refused in production."""
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group

@@ -1,3 +1,6 @@
+"""`manage.py approve_hostkey`: show, approve or reject the key a host offered.
+Thin: the decision and its audit record are hosts.inventory.services'."""
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 

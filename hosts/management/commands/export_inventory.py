@@ -1,3 +1,5 @@
+"""`manage.py export_inventory`: the inventory as a file (hosts.inventory.file)."""
+
 import yaml
 from django.core.management.base import BaseCommand
 

@@ -1,3 +1,6 @@
+"""`manage.py fleet_status`: hosts, clusters with each vhid's MASTER, and findings, as
+text or JSON, in a fixed number of queries. Read-only."""
+
 import json
 from collections import defaultdict
 

@@ -1,3 +1,6 @@
+"""`manage.py import_inventory`: load an inventory file, all or nothing
+(hosts.inventory.file)."""
+
 from pathlib import Path
 
 from django.contrib.auth import get_user_model

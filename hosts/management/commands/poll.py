@@ -1,3 +1,6 @@
+"""`manage.py poll`: poll hosts now, with the same code as the worker
+(hosts.polling.run.poll_host), without Celery."""
+
 import json
 from concurrent.futures import ThreadPoolExecutor
 
