@@ -45,6 +45,8 @@ def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, st
     if not due:
         return []
     token = str(uuid.uuid4())
+    # The claim condition is repeated in the UPDATE: between the SELECT and here another
+    # dispatcher may have claimed some of these rows, and those must not be taken over.
     Host.objects.filter(claimable, pk__in=due, enabled=True).update(
         poll_claim=token, poll_claimed_until=now + POLL_LEASE
     )
@@ -104,6 +106,8 @@ def record_lost_polls(now=None) -> int:
         "pk", "poll_claim", "poll_claimed_until"
     ):
         with transaction.atomic():
+            # Conditional on the same expired claim: a poll that finished after all, or a
+            # second sweep, finds nothing to update and records nothing twice.
             if Host.objects.filter(pk=pk, poll_claim=claim, poll_claimed_until__lt=now).update(
                 poll_claimed_until=None
             ):
@@ -135,5 +139,6 @@ def sweep_poll_health() -> str:
 def prune_history() -> str:
     cutoff = timezone.now() - settings.NYIOPS_METRICS_RETENTION
     metrics, _ = MetricSample.objects.filter(at__lt=cutoff).delete()
+    # A poll run that recorded state changes is the history of those events: kept with them.
     runs, _ = PollRun.objects.filter(started_at__lt=cutoff, events__isnull=True).delete()
     return f"pruned {metrics} metric samples, {runs} poll runs"

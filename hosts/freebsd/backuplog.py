@@ -59,8 +59,11 @@ def parse_backup_log(text: str) -> BackupLog:
             errors.append(f"run started {current['start']:%Y-%m-%dT%H:%M:%SZ}: {exc}")
             stats = None
         code = int(end["code"]) if end else None
+        # A run without its end line was killed or is still running; rsync's own error
+        # line ("rsync error: ... (code N)") may still tell how it ended.
         if code is None and stats is not None:
             code = stats.exit_code
+        # The wrapper writes "-" when it took no snapshot (rsync failed).
         snapshot = end["snapshot"] if end and end["snapshot"] not in (None, "-") else None
         runs.append(
             BackupLogRun(
@@ -76,7 +79,7 @@ def parse_backup_log(text: str) -> BackupLog:
     for number, line in enumerate(text.splitlines(), 1):
         start, end = _START.match(line), _END.match(line)
         if start:
-            if current is not None:
+            if current is not None:  # the previous run never wrote its end line
                 close(None)
             when = _when(start["at"])
             if when is None:

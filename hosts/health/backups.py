@@ -36,6 +36,8 @@ def evaluate_backup(
                 details={"exit_code": b.last_exit_code, "meaning": meaning},
             )
         )
+    # rsync succeeding says nothing about the restore point: the wrapper takes a ZFS snapshot
+    # after the run, and only a snapshot that exists on the target can be restored.
     elif b.last_exit_code == 0 and b.last_snapshot_verified is False:
         out.append(
             Problem(
@@ -51,6 +53,8 @@ def evaluate_backup(
             )
         )
     limit = backup_age_limit(b.schedule_minutes, t)
+    # A job that never succeeded is judged from when it was created, so a new job is not
+    # stale at once and a job that never worked does not stay silent forever.
     reference = b.last_success_at or b.created_hint
     if reference is not None and now - reference > limit:
         age = now - reference

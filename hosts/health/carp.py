@@ -16,6 +16,7 @@ from hosts.health.verdicts import (
     state_divergence,
 )
 
+# Cluster kinds whose members hold their VIPs with CARP (a jail-service pair does too).
 CARP_KINDS = ("firewall", "loadbalancer", "jail-service", "vpn")
 
 
@@ -57,6 +58,9 @@ def evaluate_cluster(
     hosts = [h for h, _ in c.members]
     primary = next((h for h, role in c.members if role == "primary"), None)
     states = _vhid_states(c)
+    # Two MASTERs for one vhid: both answer ARP for the VIP and traffic flaps between them.
+    # Only members with fresh data count (_vhid_states), so a dead member's last "MASTER"
+    # never makes a split brain.
     split = sorted(v for v, by in states.items() if list(by.values()).count("MASTER") > 1)
     if split:
         masters = sorted({n for v in split for n, s in states[v].items() if s == "MASTER"})
@@ -71,6 +75,7 @@ def evaluate_cluster(
                 masters=masters,
             )
         )
+    # Nobody MASTER (all BACKUP, INIT or unknown): the VIP answers nowhere.
     none = sorted(v for v, by in states.items() if "MASTER" not in by.values())
     if none:
         unknown = sorted({n for v in none for n, s in states[v].items() if s == "UNKNOWN"})
@@ -89,6 +94,9 @@ def evaluate_cluster(
         for name, state in by.items():
             if state == "MASTER" and vhid not in split:
                 masters_by_host[name].append(vhid)
+    # With net.inet.carp.preempt=1 CARP moves every vhid of a host together (a demotion
+    # counter shared by the host): MASTERs spread over members means something is wrong,
+    # not a deliberate split. Without preempt a spread is a legitimate layout.
     preempt = any(h.carp_preempt == 1 for h in hosts if h.reachable)
     if preempt and len(masters_by_host) > 1:
         spread = "; ".join(
@@ -108,6 +116,8 @@ def evaluate_cluster(
     if c.kind in ("firewall", "vpn"):
         ok, verdict = pair_pfsync(hosts)
         reachable = [h for h in hosts if h.reachable]
+        # Only what we can see is judged: an unreachable member makes pfsync "unknown"
+        # (shown on the card), not down, so an outage is not reported twice.
         if not ok and any(h.pfsync_present is False or h.pfsync_syncok == 0 for h in reachable):
             out.append(
                 _cluster_problem(
@@ -134,6 +144,8 @@ def _failover(c, primary: HostState, states, masters_by_host, split) -> list[Pro
         return []
     new_master = next(n for n, s in states[moved[0]].items() if s == "MASTER")
     holder = next(h for h, _ in c.members if h.name == new_master)
+    # When it took over, from its last StatusEvent to MASTER: the NOC reads the failover
+    # time from the finding, so it must be the event's, not the poll's.
     since = [v.master_since for v in holder.vhids if v.vhid in moved and v.master_since]
     at = max(since) if since else None
     hosts = [h for h, _ in c.members]

@@ -18,6 +18,8 @@ def backend_findings(h: HostState, t: Thresholds) -> list[Problem]:
     for b in h.backends:
         if not b.servers:
             continue
+        # MAINT and DRAIN servers are neither up nor down (an operator's decision); they
+        # still count in the total, so draining half a backend shows as lost capacity.
         up = [n for n, s in b.servers if server_is_up(s)]
         down = [n for n, s in b.servers if server_is_down(s)]
         subject = f"{h.name} {b.name}"

@@ -58,6 +58,8 @@ def evaluate_host(h: HostState, now: datetime, t: Thresholds = DEFAULT_THRESHOLD
                 f"{h.name} unreachable: {h.reason or 'no reason given'} (last good data {age})",
             )
         )
+    # A subsystem whose output could not be parsed keeps its last good rows (polling/store):
+    # say so, or a stale "healthy" would pass for a current one.
     for subsystem, reason in sorted(h.subsystem_errors.items()):
         out.append(
             host_problem(
@@ -69,6 +71,9 @@ def evaluate_host(h: HostState, now: datetime, t: Thresholds = DEFAULT_THRESHOLD
                 key=subsystem,
             )
         )
+    # A non-zero demotion (net.inet.carp.demotion) raises every vhid's advskew: set by an
+    # operator for maintenance or by the kernel when an interface fails. Either way the
+    # peer is taking MASTER, which the NOC must know before touching the pair.
     if h.carp_demotion:
         out.append(
             host_problem(

@@ -203,6 +203,9 @@ def replace_findings(scopes: list[str], findings: list[Problem], now: datetime) 
     delete cleared; returns how many rows changed. first_seen_at survives while a finding
     keeps holding, and an unchanged finding is not rewritten."""
     wanted = {f.dedup_key: f for f in findings}
+    # Rows of these scopes, plus rows holding a wanted key under another scope (a backup job
+    # moved to another target host): dedup_key is unique, so such a row is taken over, with
+    # its first_seen_at, instead of colliding.
     existing = {
         row.dedup_key: row
         for row in Finding.objects.filter(Q(scope__in=scopes) | Q(dedup_key__in=wanted))
@@ -226,6 +229,8 @@ def replace_findings(scopes: list[str], findings: list[Problem], now: datetime) 
         if row is None:
             Finding.objects.create(dedup_key=key, first_seen_at=now, last_seen_at=now, **values)
             changes += 1
+        # last_seen_at moves only with a change: rewriting every finding on every poll would
+        # cost a write per finding per host per minute for nothing.
         elif any(getattr(row, k) != v for k, v in values.items()):
             Finding.objects.filter(pk=row.pk).update(last_seen_at=now, **values)
             changes += 1

@@ -75,6 +75,8 @@ class PollPlan:
             if line.startswith(begin_prefix):
                 current = by_key.get(line[len(begin_prefix) :])
                 buffer = []
+            # A line is a boundary only with this poll's nonce: text a host prints (a log
+            # line, a jail's hostname) cannot end a section early or start a forged one.
             elif current is not None and line.startswith(end_prefix):
                 status_text = line[len(end_prefix) :].strip()
                 status = int(status_text) if status_text.isdigit() else None
@@ -90,6 +92,8 @@ class PollPlan:
 
 
 def _socat(request: str) -> str:
+    # The admin socket speaks one request per connection; the request is a fixed string,
+    # quoted anyway so a future variable part cannot reach the shell.
     return f"echo {shlex.quote(request)} | socat stdio {HAPROXY_SOCKET}"
 
 

@@ -30,10 +30,14 @@ def store_backups(ctx: PollContext, sections: dict[str, Section], jobs: list[Bac
         if log.parse_errors:
             ctx.errors[subsystem] = f"backup log: {log.parse_errors[0]}"
         snapshots = _snapshot_names(ctx, sections.get(f"snapshots:{job.name}"), job)
+        # The whole log is read every poll: a run is keyed by its start time, so re-reading
+        # it inserts nothing twice, and a run seen while still running is completed later.
         known = set(job.runs.values_list("started_at", flat=True))
         for run in log.runs:
             if run.job != job.name:
                 continue
+            # None, not False, when the snapshot listing failed: unknown must not read as
+            # "missing" (which the backup rule reports).
             verified = None if snapshots is None or not run.snapshot else run.snapshot in snapshots
             values = {
                 "finished_at": run.finished_at,
@@ -46,6 +50,8 @@ def store_backups(ctx: PollContext, sections: dict[str, Section], jobs: list[Bac
                 "error_lines": list(run.stats.error_lines) if run.stats else [],
             }
             if run.started_at in known:
+                # Update only a run that changed (exclude() = "differs in any of these"), so
+                # an unchanged log costs no write.
                 BackupRun.objects.filter(job=job, started_at=run.started_at).exclude(
                     finished_at=run.finished_at,
                     exit_code=run.exit_code,
