@@ -18,14 +18,16 @@ from hosts.dashboard.common import Filters, digest, health_matches
 from hosts.health.verdicts import (
     DEFAULT_THRESHOLDS,
     TONE_RANK,
+    WARNING,
     Thresholds,
     Verdict,
     backend_verdict,
     configured_thresholds,
+    failover_verdict,
     freshness,
     member_tone,
     pfsync_verdict,
-    state_divergence,
+    vhid_verdict,
     worst,
 )
 from hosts.models import (
@@ -53,6 +55,10 @@ class MemberView:
     preempt: int | None
     demotion: int | None
     reachability: str = "ok"  # a key waiting for approval is judged apart from an outage
+
+    @property
+    def tone(self) -> str:
+        return member_tone(self.reachability, self.freshness)
 
 
 @dataclass(frozen=True)
@@ -214,29 +220,6 @@ def load_clusters(clusters_qs, now, kinds) -> Loaded:
     return Loaded(clusters, members, vhids, backends, servers, jails, findings, version, t)
 
 
-def failover_verdict(members: list[MemberView], t: Thresholds = DEFAULT_THRESHOLDS) -> Verdict:
-    """Would a failover keep connections? Only if pfsync is in sync on both members and the
-    state tables roughly agree, judged from data fresh enough to trust."""
-    if len(members) < 2:
-        return Verdict("warning", "Unknown: the pair has fewer than two members")
-    untrusted = [m.name for m in members if m.freshness != "ok"]
-    if untrusted:
-        return Verdict("unknown", f"Can't tell: no fresh data from {', '.join(untrusted)}")
-    unsynced = [f"{m.pfsync.text} on {m.name}" for m in members if m.pfsync.tone != "ok"]
-    if unsynced:
-        return Verdict("critical", f"No: pfsync {', '.join(unsynced)}; connections would drop")
-    counts = [m.pf_states for m in members]
-    if any(c is None for c in counts):
-        return Verdict("unknown", "Can't tell: state counts not reported")
-    hi, lo = max(counts), min(counts)
-    share = state_divergence(counts, t)
-    if share is not None:
-        return Verdict(
-            "warning", f"Doubtful: state tables differ by {share:.0%} ({hi:,} vs {lo:,})"
-        )
-    return Verdict("ok", f"Yes: pfsync in sync, state tables match ({hi:,} / {lo:,})")
-
-
 def vhid_verdicts(members: list[MemberView], vhids: dict) -> tuple[list[VhidView], list[str]]:
     """One view per (interface, vhid) across the members, plus drift messages."""
     by_key: dict = defaultdict(dict)
@@ -251,20 +234,7 @@ def vhid_verdicts(members: list[MemberView], vhids: dict) -> tuple[list[VhidView
         masters = [n for n, (state, *_rest) in seen.items() if state == "MASTER" and n in fresh]
         missing = [m.name for m in members if m.name not in seen]
         silent = [m.name for m in members if m.name in seen and m.name not in fresh]
-        if len(masters) > 1:
-            verdict = Verdict("critical", f"split brain: MASTER on {', '.join(masters)}")
-        elif silent and masters:
-            verdict = Verdict(
-                "warning", f"MASTER {masters[0]}; no fresh data from {', '.join(silent)}"
-            )
-        elif silent:
-            verdict = Verdict("unknown", f"unknown: no fresh data from {', '.join(silent)}")
-        elif not masters:
-            verdict = Verdict("critical", "no MASTER")
-        elif missing:
-            verdict = Verdict("warning", f"MASTER {masters[0]}; missing on {', '.join(missing)}")
-        else:
-            verdict = Verdict("ok", f"MASTER {masters[0]}")
+        verdict = vhid_verdict(masters, silent, missing)
         if missing:
             drift.append(f"vhid {vhid}@{interface} missing on {', '.join(missing)}")
         if len({v[1] for v in seen.values()}) > 1:
@@ -318,12 +288,12 @@ def build_view(
     found.sort(key=lambda f: -TONE_RANK.get(f[0], 1))
     tone = worst(
         "ok",
-        *(member_tone(m.reachability, m.freshness) for m in members),
+        *(m.tone for m in members),
         *(v.verdict.tone for v in vhid_views),
         *(b.verdict.tone for b in backend_views),
         failover.tone if failover else "ok",
         *(sev for sev, _msg in found if sev != "info"),
-        "warning" if drift else "ok",
+        WARNING if drift else "ok",  # as the pair_config_drift rule
     )
     masters = tuple(
         sorted(

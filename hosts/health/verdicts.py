@@ -4,7 +4,7 @@ The health rules (hosts/health/*), every dashboard widget and page (hosts/dashbo
 template filters and the portal take their judgement from here and never restate one. Before
 this module existed the rules and the widgets each had their own copy and disagreed (a state
 table divergence bad above 10 % in the rules but 20 % on the dashboard, an OFFLINE pool
-critical in one and "warning" in the other): tests/test_agreement.py now feeds the same
+critical in one and "warning" in the other): tests/hosts/test_agreement.py now feeds the same
 observed state to both and asserts they agree.
 
 Severities (what a finding is) and tones (how a page colours it) share their words on purpose:
@@ -263,6 +263,46 @@ def state_divergence(counts: list[int], t: Thresholds = DEFAULT_THRESHOLDS) -> f
     if high < t.state_divergence_min or (high - low) / high <= t.state_divergence_share:
         return None
     return (high - low) / high
+
+
+def vhid_verdict(masters: list[str], silent: list[str], missing: list[str]) -> Verdict:
+    """One vhid across a pair, from the members with fresh data that are MASTER, those
+    without fresh data, and those without the vhid: the split_brain and no_master rules
+    (critical) and the drift rule (warning) as one tone."""
+    if len(masters) > 1:
+        return Verdict(CRITICAL, f"split brain: MASTER on {', '.join(masters)}")
+    if silent and masters:
+        return Verdict(WARNING, f"MASTER {masters[0]}; no fresh data from {', '.join(silent)}")
+    if silent:
+        return Verdict(UNKNOWN, f"unknown: no fresh data from {', '.join(silent)}")
+    if not masters:
+        return Verdict(CRITICAL, "no MASTER")
+    if missing:
+        return Verdict(WARNING, f"MASTER {masters[0]}; missing on {', '.join(missing)}")
+    return Verdict(OK, f"MASTER {masters[0]}")
+
+
+def failover_verdict(members: list, t: Thresholds = DEFAULT_THRESHOLDS) -> Verdict:
+    """Would a failover keep connections? Only if pfsync is in sync on both members and the
+    state tables agree within the state_tables_diverged threshold, judged from data fresh
+    enough to trust. `members` have .name, .freshness, .pfsync (a Verdict), .pf_states (the
+    dashboard's MemberView)."""
+    if len(members) < 2:
+        return Verdict(WARNING, "Unknown: the pair has fewer than two members")
+    untrusted = [m.name for m in members if m.freshness != OK]
+    if untrusted:
+        return Verdict(UNKNOWN, f"Can't tell: no fresh data from {', '.join(untrusted)}")
+    unsynced = [f"{m.pfsync.text} on {m.name}" for m in members if m.pfsync.tone != OK]
+    if unsynced:
+        return Verdict(CRITICAL, f"No: pfsync {', '.join(unsynced)}; connections would drop")
+    counts = [m.pf_states for m in members]
+    if any(c is None for c in counts):
+        return Verdict(UNKNOWN, "Can't tell: state counts not reported")
+    hi, lo = max(counts), min(counts)
+    share = state_divergence(counts, t)
+    if share is not None:
+        return Verdict(WARNING, f"Doubtful: state tables differ by {share:.0%} ({hi:,} vs {lo:,})")
+    return Verdict(OK, f"Yes: pfsync in sync, state tables match ({hi:,} / {lo:,})")
 
 
 # --- HAProxy backends -------------------------------------------------------------------
