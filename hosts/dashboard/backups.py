@@ -37,7 +37,11 @@ def backups(f: Filters, known: str | None = None) -> dict:
     restore point you would actually get for the worst-off host. One query."""
     now = timezone.now()
     good = Q(runs__exit_code__in=GOOD_BACKUP_EXIT) & ~Q(runs__snapshot_verified=False)
-    last_exit = BackupRun.objects.filter(job=OuterRef("pk")).order_by("-started_at")
+    # The last finished run, as the backup_failed rule reads it: a run in progress has no
+    # exit code yet and must not hide how the previous one ended.
+    last_exit = BackupRun.objects.filter(job=OuterRef("pk"), finished_at__isnull=False).order_by(
+        "-started_at"
+    )
     jobs = (
         BackupJob.objects.filter(host_filter(f, "source__"))
         .annotate(

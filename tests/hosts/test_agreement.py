@@ -292,7 +292,10 @@ def test_load_balancer_card_agrees_with_the_backend_rules(statuses):
     ],
     ids=["fresh", "unreachable-source", "partial", "vanished-files", "snapshot-missing", "stale"],
 )
-def test_backups_widget_agrees_with_the_backup_rules(exit_code, hours_ago, verified):
+@pytest.mark.parametrize("another_running", [False, True], ids=["", "next-run-in-progress"])
+def test_backups_widget_agrees_with_the_backup_rules(
+    exit_code, hours_ago, verified, another_running
+):
     customer = CustomerFactory()
     job = BackupJobFactory(
         source=FreshHostFactory(customer=customer),
@@ -309,6 +312,8 @@ def test_backups_widget_agrees_with_the_backup_rules(exit_code, hours_ago, verif
         snapshot="tank/backups/x@nightly",
         snapshot_verified=verified,
     )
+    if another_running:
+        job.runs.create(started_at=timezone.now() - timedelta(minutes=5))
 
     expected = judged(job.target, kinds=BACKUP_KINDS)
     rows = {r.customer_id: r for r in backups(Filters())["rows"]}
