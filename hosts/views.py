@@ -28,9 +28,7 @@ from hosts.dashboard.storage import storage as storage_widget
 from hosts.inventory import services
 from hosts.models import BackupJob, Cluster, HaproxyBackend, Host, Mirror, ZPool
 from nyiops.access import noc_required, staff_required
-from nyiops.htmx import is_partial
-
-VERSION_HEADER = "X-Nyiops-Version"
+from nyiops.htmx import VERSION_HEADER, is_partial, unchanged
 
 # name -> (context function (filters, *, known=version) -> dict, partial template, seconds)
 WIDGETS = {
@@ -54,10 +52,6 @@ WIDGETS = {
     "backups": (backups_widget, "hosts/partials/backups.html", 60),
     "hosts": (hosts_attention, "hosts/partials/hosts.html", 15),
 }
-
-
-def unchanged(request, version: str) -> bool:
-    return is_partial(request) and request.headers.get(VERSION_HEADER) == version
 
 
 def widget_context(

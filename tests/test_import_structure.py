@@ -10,7 +10,10 @@ No two modules import each other, directly or around a longer loop, in the apps 
 fleetsim; imports inside functions and under TYPE_CHECKING count too, since hiding an
 import there is how the old cycles were dodged.
 
-The last tests feed the same checks the real tree plus one bad import, to show they fail.
+Two more structural rules live here: every module has a docstring, and every URL name is
+written out (no names made in a loop), so grepping a name finds its URL.
+
+Each check is also fed the real tree plus one bad line, to show that it fails.
 """
 
 from __future__ import annotations
@@ -208,3 +211,32 @@ def test_every_module_says_what_it_owns_in_a_docstring():
     ]
 
     assert undocumented == []
+
+
+def generated_url_names(modules) -> list[str]:
+    """`name=` of every path() in a URLconf that is not a plain string: a name built in a
+    loop or an f-string cannot be found by grepping for it."""
+    bad = []
+    for module, (text, _init) in sorted(modules.items()):
+        if module.rpartition(".")[2] != "urls":
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("path", "re_path"):
+                for keyword in node.keywords:
+                    if keyword.arg == "name" and not isinstance(keyword.value, ast.Constant):
+                        bad.append(f"{module}:{node.lineno}")
+    return bad
+
+
+def test_every_url_name_is_written_out():
+    assert generated_url_names(sources()) == []
+
+
+def test_a_url_name_made_in_a_loop_is_caught():
+    modules = with_line(
+        sources(),
+        "hosts.urls",
+        "urlpatterns += [path(f'x/{n}/', views.widget, name=f'x-{n}') for n in ('a', 'b')]",
+    )
+
+    assert len(generated_url_names(modules)) == 1
