@@ -6,15 +6,17 @@ host and applies the output faults (`garbage CMD`, `truncate CMD`).
 
 from __future__ import annotations
 
+from .. import vfs
 from ..shell import Shell
-from . import haproxy, jails, net, storage, system, zfs  # noqa: F401 - importing registers
+from . import files, haproxy, jails, net, storage, system, zfs  # noqa: F401 - registers them
 from .base import TABLE, Ctx, command, dispatch, usage
 
 __all__ = ["TABLE", "Ctx", "command", "dispatch", "run", "usage"]
 
 
-def run(fleet, name: str, command_line: str) -> tuple[str, str, int]:
-    """Run one exec string on host ``name`` (the SSH server and `fleetsim exec` use this)."""
+def run(fleet, name: str, command_line: str, stdin: str = "") -> tuple[str, str, int]:
+    """Run one exec string on host ``name`` (the SSH server and `fleetsim exec` use this);
+    ``stdin`` is what the client sent on the channel before EOF."""
     sh = Shell(
         lambda argv, stdin, env: dispatch(fleet, name, argv, stdin, env),
         {
@@ -23,6 +25,8 @@ def run(fleet, name: str, command_line: str) -> tuple[str, str, int]:
             "USER": "nyiops",
             "SHELL": "/bin/sh",
         },
+        fs=vfs.View(fleet, name),
+        stdin=stdin,
     )
     rc = sh.run(command_line)
     return "".join(sh.out), "".join(sh.err), rc
