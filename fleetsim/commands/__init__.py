@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from .. import vfs
 from ..shell import Shell
-from . import files, haproxy, jails, net, storage, system, zfs  # noqa: F401 - registers them
+from . import (  # noqa: F401 - importing registers their commands
+    files,
+    haproxy,
+    jails,
+    net,
+    service,
+    storage,
+    system,
+    zfs,
+)
 from .base import TABLE, Ctx, command, dispatch, usage
 
 __all__ = ["TABLE", "Ctx", "command", "dispatch", "run", "usage"]

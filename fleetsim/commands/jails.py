@@ -198,17 +198,8 @@ def jail(ctx, args, stdin):
     return f"{name}: created\n", "", 0
 
 
-@command("service")
-def service(ctx, args, stdin):
-    if len(args) < 2:
-        return usage("usage: service [-j <jail name or id>] <rc.d script> <command>")
-    script, verb, names = args[0], args[1], args[2:]
-    if script != "jail":
-        if script == "haproxy" and ctx.host["haproxy"]:
-            return f"haproxy is running as pid {ctx.host['haproxy']['pid']}.\n", "", 0
-        return usage(
-            f"{script} does not exist in /etc/rc.d or the local startup",
-        )
+def service_jail(ctx, verb: str, names: list[str]):
+    """/etc/rc.d/jail VERB [NAME...]"""
     host = ctx.host
     jails = [j for j in host["jails"] if j.get("conf", True)]
     chosen = [j for j in jails if not names or j["name"] in names]
