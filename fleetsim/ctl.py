@@ -134,12 +134,14 @@ def status(state_dir) -> dict:
         hosts[name] = {
             "port": ports.get(name),
             "up": h.get("up", True),
+            "reachable": h.get("up", True) and not h.get("mgmt_cut"),
             "roles": h["roles"],
             "carp": {str(e["vhid"]): e["state"] for e in h["carp"]},
             "demotion": h["sysctl"]["net.inet.carp.demotion"],
             "mirrors": {m["name"]: mirror_state(m) for m in h["mirrors"]},
             "pools": {p["name"]: pool_health(p) for p in h["pools"]},
             "jails": {j["name"]: bool(j["running"]) for j in h["jails"]},
+            "procs": [{"pid": p["pid"], "argv": p["argv"]} for p in h.get("procs", [])],
         }
     meta = read_json(state_dir / "fleet.json", {})
     return {

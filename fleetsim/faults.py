@@ -30,6 +30,7 @@ KINDS = {
     "pfsync-down": ((), False),
     "backup-fail": (("JOB", "CODE"), False),
     "refuse-master": (("VHID",), False),
+    "pf-cuts-management": ((), False),
 }
 
 
@@ -167,6 +168,8 @@ def apply_effect(fleet, f: dict, now: float) -> None:
                         d.pop("note", None)
     elif kind == "backup-fail":
         _run_job_now(fleet, f["args"][0], now)
+    elif kind == "pf-cuts-management":
+        host["pf"]["cut_saved"] = list(host["pf"]["rules"])
     fleet.mark(target)
 
 
@@ -194,6 +197,10 @@ def heal_effect(fleet, f: dict, now: float) -> None:
                 dynamics.start_resilver(p, now)
     elif kind == "backup-fail":
         _run_job_now(fleet, f["args"][0], now)
+    elif kind == "pf-cuts-management":
+        host["pf"].pop("cut_saved", None)
+        if host.pop("mgmt_cut", False):
+            fleet.listeners_dirty = True
     fleet.mark(target)
 
 

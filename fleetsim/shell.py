@@ -246,8 +246,19 @@ class Shell:
             self.rc = exc.code
         return self.rc
 
+    def run_items(self, items: list) -> int:
+        """Run already-parsed list items (what ``parse`` returns); returns the status."""
+        try:
+            self._run_items(items, 0)
+        except _Exit as exc:
+            self.rc = exc.code
+        return self.rc
+
     def _run_list(self, text: str, depth: int) -> None:
-        for connector, pipeline in parse(text):
+        self._run_items(parse(text), depth)
+
+    def _run_items(self, items: list, depth: int) -> None:
+        for connector, pipeline in items:
             if (connector == "&&" and self.rc != 0) or (connector == "||" and self.rc == 0):
                 continue
             data = None  # the first stage reads the session's stdin, if anything does

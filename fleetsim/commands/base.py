@@ -9,6 +9,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from ..shell import Shell
+from ..vfs import View
+
 TABLE: dict = {}
 
 
@@ -64,3 +67,26 @@ def dispatch(fleet, name: str, argv: list[str], stdin: str, env: dict) -> tuple[
         elif f["kind"] == "truncate" and _matches(argv, f["args"][0]):
             out = out[: len(out) * 2 // 5]
     return out, err, rc
+
+
+ENV = {
+    "PATH": "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin",
+    "HOME": "/home/nyiops",
+    "USER": "nyiops",
+    "SHELL": "/bin/sh",
+}
+
+
+def shell_for(fleet, name: str, stdin: str = "") -> Shell:
+    return Shell(
+        lambda argv, sin, env: dispatch(fleet, name, argv, sin, env),
+        ENV,
+        fs=View(fleet, name),
+        stdin=stdin,
+    )
+
+
+def run_line(fleet, name: str, command_line: str, stdin: str = "") -> tuple[str, str, int]:
+    sh = shell_for(fleet, name, stdin)
+    rc = sh.run(command_line)
+    return "".join(sh.out), "".join(sh.err), rc
