@@ -17,7 +17,17 @@ from . import commands, dynamics, faults
 from .faults import FaultError
 from .state import Fleet, read_json
 
-MULTI = {"garbage", "truncate", "disk-fail", "backend-down", "backup-fail", "refuse-master"}
+MULTI = {
+    "garbage",
+    "truncate",
+    "disk-fail",
+    "backend-down",
+    "backup-fail",
+    "refuse-master",
+    "fail-command",
+    "hang-command",
+    "drop-after-command",
+}
 
 
 def _spec(state_dir: Path) -> dict:

@@ -31,7 +31,12 @@ KINDS = {
     "backup-fail": (("JOB", "CODE"), False),
     "refuse-master": (("VHID",), False),
     "pf-cuts-management": ((), False),
+    "fail-command": (("PATTERN", "[MESSAGE]"), False),
+    "hang-command": (("PATTERN",), False),
+    "drop-after-command": (("PATTERN",), False),
 }
+# kinds whose arguments are one pattern (the rest joined) or a pattern and a message
+JOINED = {"garbage", "truncate", "hang-command", "drop-after-command"}
 
 
 class FaultError(ValueError):
@@ -70,10 +75,13 @@ def expand(topo: dict, hosts: dict, target: str, kind: str, args: list[str]) -> 
     if kind not in KINDS:
         raise FaultError(f"unknown fault kind {kind!r} (kinds: {', '.join(sorted(KINDS))})")
     names = KINDS[kind][0]
-    if len(args) != len(names) and not (kind in ("garbage", "truncate") and args):
+    flexible = (kind in JOINED and args) or (kind == "fail-command" and 1 <= len(args) <= 2)
+    if len(args) != len(names) and not flexible:
         raise FaultError(f"fault {kind} takes {' '.join(names) or 'no arguments'}, got {args}")
-    if kind in ("garbage", "truncate"):
+    if kind in JOINED:
         args = [" ".join(args)]
+    if kind in ("fail-command", "hang-command", "drop-after-command") and not args[0].strip():
+        raise FaultError(f"fault {kind}: PATTERN must not be empty")
     clusters = topo["clusters"]
     if target in clusters:
         members = clusters[target]["members"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncssh
 
 from . import commands, dynamics, faults, inventory, keys, scale
-from .shell import needs_stdin
+from .shell import needs_stdin, timeout_of
 from .spec import load_spec
 from .state import Fleet, atomic_write, read_json
 
@@ -128,9 +128,13 @@ class ExecSession(asyncssh.SSHServerSession):
         if needs_stdin(command):
             # like sshd's pipe: the reader gets everything the client sent, up to its EOF
             await self.eof.wait()
-        out, err, rc = commands.run(self.fs.fleet, self.name, command, "".join(self.stdin))
-        cut_off = self.fs.fleet.listeners_dirty and not self.fs.fleet.reachable(self.name)
-        if self.fs.fleet.listeners_dirty:
+        fleet = self.fs.fleet
+        out, err, rc, event = commands.run_session(fleet, self.name, command, "".join(self.stdin))
+        if event == "drop":  # drop-after-command: it ran, and the client hears nothing
+            self.conn.abort()
+            return
+        cut_off = fleet.listeners_dirty and not fleet.reachable(self.name)
+        if fleet.listeners_dirty:
             # stop accepting before answering, so no new connection slips in
             await self.fs.sync_listeners(spare=self.conn)
         try:
@@ -138,6 +142,12 @@ class ExecSession(asyncssh.SSHServerSession):
                 self.chan.write(out)
             if err:
                 self.chan.write_stderr(err)
+            if event == "hang":
+                # hang-command: only the `timeout` wrapping the command line ends it (124)
+                limit = timeout_of(command)
+                if limit is None:
+                    return  # never answers; the client gives up and closes
+                await asyncio.sleep(limit / fleet.clock.scale)
             self.chan.exit(rc)
         except (OSError, asyncssh.Error, BrokenPipeError) as exc:
             log.debug("%s: client went away: %s", self.name, exc)

@@ -17,9 +17,9 @@ from . import (  # noqa: F401 - importing registers their commands
     system,
     zfs,
 )
-from .base import TABLE, Ctx, command, dispatch, run_line, usage
+from .base import TABLE, Ctx, command, dispatch, run_line, run_session, usage
 
-__all__ = ["TABLE", "Ctx", "command", "dispatch", "run", "usage"]
+__all__ = ["TABLE", "Ctx", "command", "dispatch", "run", "run_session", "usage"]
 
 
 def run(fleet, name: str, command_line: str, stdin: str = "") -> tuple[str, str, int]:

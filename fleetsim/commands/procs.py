@@ -17,9 +17,10 @@ import shlex
 from .. import dynamics
 from ..shell import ShellSyntaxError, Word, parse
 from ..vfs import FsError, View, norm
-from .base import command, shell_for, usage
+from .base import Drop, Hang, command, shell_for, usage
 
 FIRST_PID = 40000
+HUNG = 1e18  # a wake time that never comes (JSON has no infinity)
 
 
 def procs(host: dict) -> list[dict]:
@@ -94,7 +95,13 @@ def _advance(fleet, name: str, proc: dict, now: float) -> None:
             continue
         sh = shell_for(fleet, name)
         sh.rc = proc["rc"]
-        sh.run_items([(None, pipeline)])
+        try:
+            sh.run_items([(None, pipeline)])
+        except Hang:  # hang-command: the process blocks there for good
+            proc["wake"] = HUNG
+            break
+        except Drop:  # no connection to drop in the background
+            pass
         proc["rc"] = sh.rc
         fleet.log(name, f"daemon[{proc['pid']}]: ran {proc['argv']}: exit {sh.rc}")
     fleet.mark(name)
