@@ -228,7 +228,17 @@ def storage(fleet, name: str, host: dict, dt: float, now: float) -> None:
             for v in p["vdevs"]:
                 for d in v["devices"]:
                     d.pop("note", None)
+                finish_replacing(v)
         fleet.mark(name)
+
+
+def finish_replacing(vdev: dict) -> None:
+    """A resilver that ends detaches each replaced device: the new one takes its place."""
+    for i, d in enumerate(vdev["devices"]):
+        new = d.get("new")
+        if new:
+            new.pop("note", None)
+            vdev["devices"][i] = new
 
 
 def start_resilver(pool: dict, now: float) -> None:
