@@ -208,6 +208,9 @@ def _gmirror_one(ctx, m: dict, verb: str, prov: str) -> str | None:
         return f"No such provider: {prov}."
     active = [c for c in m["components"] if c["present"] and c["state"] == "ACTIVE"]
     if verb == "remove":
+        if active == [comp]:
+            # kept from earlier fleetsim: taking the last good copy away is refused
+            return f"Provider {prov} is the last active provider in {m['name']}."
         m["components"].remove(comp)
         m["configured"] -= 1
         # what stays on the disk is a copy of the mirror's file system, not cleanly
