@@ -85,6 +85,8 @@ def host(h: dict, spec: dict, now: float) -> dict:
     _cluster(state, h, spec, sysctl, now)
     sysctl.update(h.get("sysctl", {}))
     state["sysctl"] = sysctl
+    state["sysctl_boot"] = dict(sysctl)  # what a reboot starts from
+    state["boot_seconds"] = float(h.get("boot_seconds", 30))
     rules = list(DEFAULT_RULES)
     for role in h["roles"]:
         sync = state["pfsync"]["syncdev"] if state["pfsync"] else "em1"

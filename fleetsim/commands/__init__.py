@@ -11,6 +11,7 @@ from . import (  # noqa: F401 - importing registers their commands
     haproxy,
     jails,
     net,
+    power,
     procs,
     service,
     storage,
