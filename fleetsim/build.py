@@ -7,7 +7,7 @@ import ipaddress
 import random
 
 from .backups import seed_history
-from .seeded import rng_for
+from .rng import rng_for
 
 GIB = 1 << 30
 DISK_BYTES = 1000204886016  # a 1 TB disk, as diskinfo reports it

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from .. import dynamics
 from ..vfs import FsError, View
-from .base import Ctx, command, usage
 from .haproxy import reload as haproxy_reload
 from .net import WRITABLE, load_ruleset, pf_check
+from .registry import Ctx, command, usage
 
 BOOT_SECONDS = 30.0
 SYSCTL_FILES = ("/etc/sysctl.conf", "/etc/sysctl.conf.local")
