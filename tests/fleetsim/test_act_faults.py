@@ -98,3 +98,20 @@ def test_command_fault_patterns_are_checked(fleet):
         ctl.inject_fault(fleet.state_dir, "fwa", "hang-command", " ")
     with pytest.raises(FaultError, match="takes PATTERN"):
         ctl.inject_fault(fleet.state_dir, "fwa", "fail-command")
+
+
+def test_new_fault_kinds_refuse_bad_arguments_from_the_cli_and_change_nothing(fleet):
+    path = fleet.state_dir / "faults.json"
+    before = path.read_text() if path.exists() else None
+    for args, needle in (
+        (["fwa", "pf-cuts-management", "x"], "fault pf-cuts-management takes no arguments"),
+        (["fwa", "fail-command"], "fault fail-command takes PATTERN [MESSAGE]"),
+        (["fwa", "fail-command", "a", "b", "c"], "fault fail-command takes PATTERN [MESSAGE]"),
+        (["fwa", "hang-command"], "fault hang-command takes PATTERN"),
+        (["fwa", "drop-after-command"], "fault drop-after-command takes PATTERN"),
+        (["ghost", "reboot"], "unknown host or cluster 'ghost'"),
+    ):
+        r = ctl_cli(fleet.state_dir, "fault", *args)
+        assert r.returncode == 2 and needle in r.stderr, (args, r.stderr)
+    after = path.read_text() if path.exists() else None
+    assert before == after
