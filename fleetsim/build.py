@@ -147,6 +147,8 @@ def _cluster(state, h, spec, sysctl, now) -> None:
                     "vip": [str(vip.ip), vip.network.prefixlen],
                     "advbase": int(v.get("advbase", carp.get("advbase", 1))),
                     "advskew": int(me.get("advskew", 0)),
+                    # rc.conf's value: a reboot comes back to it (ifconfig changes are lost)
+                    "advskew_boot": int(me.get("advskew", 0)),
                     "state": "MASTER" if me["role"] == "primary" else "BACKUP",
                     "last_heard": now,
                     "next_ad": now,

@@ -5,13 +5,19 @@ Owns what a reboot resets and what the boot re-reads: the host goes down for its
 processes and mounts are gone, jails made on the command line are gone; at boot the
 sysctls start from their built values and rc.d/sysctl applies /etc/sysctl.conf then
 /etc/sysctl.conf.local (`net.inet.carp.demotion=N` adds, as the kernel handler does),
-rc.d/pf loads /etc/pf.conf, CARP starts as BACKUP and pfsync's bulk update keeps it
-demoted until done (``dynamics.boot``), HAProxy starts with its server-state file.
+rc.d/netif gives each vhid the advskew of rc.conf (the spec's, or an `ifconfig_IF_aliasN`
+line naming the vhid), rc.d/pf loads /etc/pf.conf, CARP starts as BACKUP and pfsync's
+bulk update keeps it demoted until done (``dynamics.boot``), HAProxy starts with its
+server-state file.
 
 Must not run anything at import time beyond registering its dynamics hook.
 """
 
 from __future__ import annotations
+
+import contextlib
+import itertools
+import re
 
 from .. import dynamics
 from ..vfs import FsError, View
@@ -68,6 +74,10 @@ def boot(fleet, name: str, now: float) -> None:
         except FsError:
             continue
         apply_sysctl_conf(fleet, name, text)
+    for e in host["carp"]:
+        e["advskew"] = e.get("advskew_boot", e["advskew"])
+    with contextlib.suppress(FsError):
+        apply_rc_conf_carp(host, view.read("/etc/rc.conf"))
     try:
         rules, errors = pf_check("/etc/pf.conf", view.read("/etc/pf.conf"))
     except FsError:
@@ -81,6 +91,24 @@ def boot(fleet, name: str, now: float) -> None:
     fleet.log(name, "sshd: Server listening on 0.0.0.0 port 22.")
     fleet.listeners_dirty = True
     fleet.mark(name)
+
+
+RC_CARP = re.compile(r'^ifconfig_(\w+?)(?:_alias\d+)?="([^"]*)"', re.M)
+
+
+def apply_rc_conf_carp(host: dict, text: str) -> None:
+    """rc.d/netif: `ifconfig_IF[_aliasN]="... vhid N advskew S ..."` sets that vhid's
+    advskew (and advbase) at boot."""
+    for ifname, value in RC_CARP.findall(text):
+        words = value.split()
+        opts = dict(itertools.pairwise(words))
+        if "vhid" not in opts:
+            continue
+        for e in host["carp"]:
+            if e["interface"] == ifname and str(e["vhid"]) == opts["vhid"]:
+                for field, lo, hi in (("advskew", 0, 254), ("advbase", 1, 255)):
+                    if opts.get(field, "").isdigit() and lo <= int(opts[field]) <= hi:
+                        e[field] = int(opts[field])
 
 
 def apply_sysctl_conf(fleet, name: str, text: str) -> None:

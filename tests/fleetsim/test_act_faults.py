@@ -115,3 +115,22 @@ def test_new_fault_kinds_refuse_bad_arguments_from_the_cli_and_change_nothing(fl
         assert r.returncode == 2 and needle in r.stderr, (args, r.stderr)
     after = path.read_text() if path.exists() else None
     assert before == after
+
+
+def test_a_reboot_brings_advskew_back_to_rc_conf(fleet, ssh):
+    def advskews():
+        out = ssh.run("fwb", "ifconfig igb0")[0]
+        return [int(x) for x in __import__("re").findall(r"advskew (\d+)", out)]
+
+    assert ssh.run("fwb", "ifconfig igb0 vhid 1 advskew 200") == ("", "", 0)
+    assert advskews() == [200, 100]
+    fleet.inject("fwb", "reboot")
+    fleet.advance(31)
+    ssh.drop("fwb")
+    assert advskews() == [100, 100]  # the runtime change is gone
+    rc = 'ifconfig_igb0_alias0="inet vhid 2 advskew 50 pass s3cret alias 198.51.100.10/26"\n'
+    ssh.run("fwb", "cat > /etc/rc.conf", stdin=rc)
+    fleet.inject("fwb", "reboot")
+    fleet.advance(31)
+    ssh.drop("fwb")
+    assert advskews() == [100, 50]
