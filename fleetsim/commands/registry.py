@@ -1,6 +1,8 @@
 """The command registry and what every command module shares: ``@command`` registers a
 function ``fn(ctx, args, stdin) -> (stdout, stderr, rc)``, ``Ctx`` is one call's view of the
-fleet, ``dispatch`` runs one argv on one host and applies the output faults.
+fleet, ``dispatch`` runs one argv on one host with the command faults (fail-command,
+hang-command, drop-after-command) and the output faults (garbage, truncate), and
+``run_line``/``run_session`` run a whole exec string through the host's shell.
 
 Imports no command module (they import it), so registration has no import cycle."""
 
