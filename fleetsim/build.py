@@ -85,6 +85,8 @@ def host(h: dict, spec: dict, now: float) -> dict:
     _cluster(state, h, spec, sysctl, now)
     sysctl.update(h.get("sysctl", {}))
     state["sysctl"] = sysctl
+    state["sysctl_boot"] = dict(sysctl)  # what a reboot starts from
+    state["boot_seconds"] = float(h.get("boot_seconds", 30))
     rules = list(DEFAULT_RULES)
     for role in h["roles"]:
         sync = state["pfsync"]["syncdev"] if state["pfsync"] else "em1"
@@ -103,6 +105,7 @@ def host(h: dict, spec: dict, now: float) -> dict:
     state["pools"] = [_pool(p, init, rnd, now) for p in h["pools"]]
     state["datasets"] = _datasets(state, h, spec)
     state["snapshots"] = []
+    _extra_datasets(state, h, now)
     state["jails"], jid = [], 0
     for j in h["jails"]:
         jid += 1
@@ -145,6 +148,8 @@ def _cluster(state, h, spec, sysctl, now) -> None:
                     "vip": [str(vip.ip), vip.network.prefixlen],
                     "advbase": int(v.get("advbase", carp.get("advbase", 1))),
                     "advskew": int(me.get("advskew", 0)),
+                    # rc.conf's value: a reboot comes back to it (ifconfig changes are lost)
+                    "advskew_boot": int(me.get("advskew", 0)),
                     "state": "MASTER" if me["role"] == "primary" else "BACKUP",
                     "last_heard": now,
                     "next_ad": now,
@@ -189,6 +194,8 @@ def _mirror(m: dict, init: dict) -> dict:
         "configured": len(comps),
         "size": size,
         "rate": m.get("rebuild_pct_per_s", 2.0),
+        # what the mirror holds: a component taken out keeps a copy of it
+        "fs": m.get("fs", "swap" if m["name"] == "swap" else "ufs"),
         "id": int.from_bytes(hashlib.sha256(m["name"].encode()).digest()[:4], "big"),
     }
 
@@ -283,6 +290,36 @@ def _datasets(state: dict, h: dict, spec: dict) -> list[list]:
     return out
 
 
+def _extra_datasets(state: dict, h: dict, now: float) -> None:
+    """The spec's `datasets` (e.g. a jail template and its @base snapshot), parents too."""
+    known = {d[0] for d in state["datasets"]}
+    for entry in h.get("datasets", []):
+        name = entry["name"]
+        chain = name.split("/")
+        for i in range(2, len(chain) + 1):
+            ds = "/".join(chain[:i])
+            if ds in known:
+                continue
+            parent_mnt = next(d[3] for d in state["datasets"] if d[0] == "/".join(chain[: i - 1]))
+            mnt = (
+                f"{parent_mnt.rstrip('/')}/{chain[i - 1]}" if parent_mnt.startswith("/") else "none"
+            )
+            if ds == name and entry.get("mountpoint"):
+                mnt = entry["mountpoint"]
+            size = int(entry.get("used_gb", 1) * GIB) if ds == name else 98304
+            state["datasets"].append([ds, size, size, mnt])
+            known.add(ds)
+        if entry.get("quota_gb"):
+            state.setdefault("zprops", {}).setdefault(name, {})["quota"] = int(
+                entry["quota_gb"] * GIB
+            )
+        refer = next(d[2] for d in state["datasets"] if d[0] == name)
+        for snap in entry.get("snapshots", []):
+            state["snapshots"].append([f"{name}@{snap}", int(now - 86400), 0, refer])
+    if h.get("datasets"):  # keep `zfs list` in tree order
+        state["datasets"].sort(key=lambda d: d[0].split("/"))
+
+
 def _haproxy(hap: dict, rnd: random.Random, now: float) -> dict:
     backends = []
     for b in hap["backends"]:
@@ -303,6 +340,9 @@ def _haproxy(hap: dict, rnd: random.Random, now: float) -> dict:
                     "health": rise + fall - 1 if healthy else 0,
                     "up": healthy,
                     "admin": {"drain": 0x08, "maint": 0x01}.get(s.get("admin", "ready"), 0),
+                    # what haproxy.conf says, restored by a reload without a state file
+                    "config_admin": {"drain": 0x08, "maint": 0x01}.get(s.get("admin", "ready"), 0),
+                    "drain_seconds": float(s.get("drain_seconds", hap.get("drain_seconds", 10))),
                     "healthy": healthy,
                     "lastchg": now - rnd.randint(3600, 900000),
                     "last_check": now,

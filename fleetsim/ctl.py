@@ -18,7 +18,17 @@ from .commands.storage import mirror_state, pool_health
 from .faults import FaultError
 from .state import Fleet, read_json
 
-MULTI = {"garbage", "truncate", "disk-fail", "backend-down", "backup-fail"}
+MULTI = {
+    "garbage",
+    "truncate",
+    "disk-fail",
+    "backend-down",
+    "backup-fail",
+    "refuse-master",
+    "fail-command",
+    "hang-command",
+    "drop-after-command",
+}
 
 
 def _spec(state_dir: Path) -> dict:
@@ -96,6 +106,9 @@ def inject_fault(state_dir, target: str, kind: str, *args: str, wait: float = 3.
     )
     with faults.locked(state_dir):
         data = faults.read(state_dir)
+        for f in new:
+            if kind in faults.ONCE:
+                f["id"] = data["seq"] + 1  # each injection is a new event
         data["faults"] = [f for f in data["faults"] if not any(_same(f, n) for n in new)] + new
         return _commit(state_dir, spec, data, wait)
 
@@ -133,12 +146,14 @@ def status(state_dir) -> dict:
         hosts[name] = {
             "port": ports.get(name),
             "up": h.get("up", True),
+            "reachable": h.get("up", True) and not h.get("mgmt_cut"),
             "roles": h["roles"],
             "carp": {str(e["vhid"]): e["state"] for e in h["carp"]},
             "demotion": h["sysctl"]["net.inet.carp.demotion"],
             "mirrors": {m["name"]: mirror_state(m) for m in h["mirrors"]},
             "pools": {p["name"]: pool_health(p) for p in h["pools"]},
             "jails": {j["name"]: bool(j["running"]) for j in h["jails"]},
+            "procs": [{"pid": p["pid"], "argv": p["argv"]} for p in h.get("procs", [])],
         }
     meta = read_json(state_dir / "fleet.json", {})
     return {
@@ -150,7 +165,7 @@ def status(state_dir) -> dict:
     }
 
 
-def exec_command(state_dir, host: str, command: str) -> tuple[str, str, int]:
+def exec_command(state_dir, host: str, command: str, stdin: str = "") -> tuple[str, str, int]:
     """Run one exec string against the persisted state (sshd ForceCommand uses this).
     With a server running the state is read but not written (the server owns it)."""
     state_dir = Path(state_dir)
@@ -164,7 +179,7 @@ def exec_command(state_dir, host: str, command: str) -> tuple[str, str, int]:
             fleet = Fleet(spec, state_dir)
             faults.reconcile(fleet)
             dynamics.advance(fleet, fleet.now())
-            result = commands.run(fleet, host, command)
+            result = commands.run(fleet, host, command, stdin)
             if alone:
                 fleet.save()
     return result

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from . import backups
 
+# late-bound steps of other modules (background processes): they import this one
+HOOKS: list = []
 CATCH_UP = 60.0
 MAX_EVENTS = 2000  # per vhid per step; bounds the loop whatever the step size
 SCRUB_EVERY = 35 * 86400
@@ -36,6 +38,8 @@ def advance(fleet, now: float) -> None:
             haproxy(fleet, name, host, now)
         if host["backups"]:
             backup_jobs(fleet, name, host, now)
+    for hook in HOOKS:
+        hook(fleet, now)
     fleet.last_step = now
     fleet.mark()
 
@@ -48,7 +52,13 @@ def demotion(fleet, host: str) -> int:
 
 
 def adv_interval(fleet, host: str, e: dict) -> float:
-    return e["advbase"] + min(e["advskew"] + max(demotion(fleet, host), 0), 240) / 256
+    # carp.c DEMOTE_ADVSKEW(): advskew + demotion, clamped to 0..CARP_MAXSKEW (240)
+    return e["advbase"] + min(max(e["advskew"] + demotion(fleet, host), 0), 240) / 256
+
+
+def refuses_master(fleet, host: str, e: dict) -> bool:
+    """The `refuse-master VHID` fault: this node never takes MASTER on that vhid."""
+    return any(int(f["args"][0]) == e["vhid"] for f in fleet.host_faults(host, "refuse-master"))
 
 
 def set_state(fleet, host: str, e: dict, new: str, why: str) -> None:
@@ -95,6 +105,9 @@ def carp_group(fleet, nodes: list, now: float, linked: bool) -> None:
         t, i = best
         host, e = nodes[i]
         if e["state"] != "MASTER":
+            if refuses_master(fleet, host, e):
+                e["last_heard"] = t  # it saw the timeout and stayed BACKUP
+                continue
             set_state(fleet, host, e, "MASTER", "master down")
             e["next_ad"] = t
             continue
@@ -114,11 +127,13 @@ def receive(fleet, host: str, e: dict, sender_tv: float, sender_demote: int, t: 
             e["last_heard"] = t
         return
     preempt = fleet.hosts[host]["sysctl"]["net.inet.carp.preempt"]
-    if preempt and mine < sender_tv:
+    if refuses_master(fleet, host, e):
+        e["last_heard"] = t
+    elif preempt and mine < sender_tv:
         set_state(fleet, host, e, "MASTER", "preempting a slower master")
         e["next_ad"] = t
     elif sender_tv > 3 * e["advbase"]:
-        set_state(fleet, host, e, "MASTER", "master down")
+        set_state(fleet, host, e, "MASTER", "master will time out")
         e["next_ad"] = t
     else:
         e["last_heard"] = t
@@ -151,9 +166,16 @@ def boot(fleet, name: str, now: float) -> None:
 
 
 def demote(fleet, name: str, delta: int, why: str) -> None:
-    sysctl = fleet.hosts[name]["sysctl"]
+    """carp_demote_adj(): add to the demotion and advertise at once (carp_sendall_task), so
+    a preempting peer hears the slower advertisement without waiting an interval."""
+    host = fleet.hosts[name]
+    sysctl = host["sysctl"]
     sysctl["net.inet.carp.demotion"] += delta
     fleet.log(name, f"carp: demoted by {delta} to {sysctl['net.inet.carp.demotion']} ({why})")
+    now = fleet.now()
+    for e in host["carp"]:
+        if e["state"] == "MASTER":
+            e["next_ad"] = min(e["next_ad"], now)
 
 
 def pfsync(fleet, name: str, host: dict, now: float) -> None:
@@ -206,7 +228,17 @@ def storage(fleet, name: str, host: dict, dt: float, now: float) -> None:
             for v in p["vdevs"]:
                 for d in v["devices"]:
                     d.pop("note", None)
+                finish_replacing(v)
         fleet.mark(name)
+
+
+def finish_replacing(vdev: dict) -> None:
+    """A resilver that ends detaches each replaced device: the new one takes its place."""
+    for i, d in enumerate(vdev["devices"]):
+        new = d.get("new")
+        if new:
+            new.pop("note", None)
+            vdev["devices"][i] = new
 
 
 def start_resilver(pool: dict, now: float) -> None:
@@ -279,7 +311,14 @@ def job_exit_code(fleet, job: dict) -> int:
 def backup_jobs(fleet, name: str, host: dict, now: float) -> None:
     for job_name, rec in host["backups"].items():
         job = fleet.jobs.get(job_name)
-        if job is None or rec.get("paused") or now < rec["next_run"]:
+        if job is None:
+            continue
+        if rec.get("running"):
+            # a run started by hand (`nyiops-backup JOB`) ends after its duration
+            if backups.finish_due(host, job, now, job_exit_code(fleet, job)):
+                fleet.mark(name)
+            continue
+        if rec.get("paused") or now < rec["next_run"]:
             continue
         start = max(rec["next_run"], now - 60)
         backups.run(host, job, start, now, job_exit_code(fleet, job))

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import backups, dynamics
+from .commands import power
 from .state import atomic_write, read_json
 
 # kind -> (argument names, whether a cluster target is kept whole instead of per member)
@@ -29,7 +30,17 @@ KINDS = {
     "split-brain": ((), True),
     "pfsync-down": ((), False),
     "backup-fail": (("JOB", "CODE"), False),
+    "refuse-master": (("VHID",), False),
+    "pf-cuts-management": ((), False),
+    "fail-command": (("PATTERN", "[MESSAGE]"), False),
+    "hang-command": (("PATTERN",), False),
+    "drop-after-command": (("PATTERN",), False),
+    "reboot": ((), False),
 }
+# events rather than conditions: each injection happens once (healing undoes nothing)
+ONCE = {"reboot"}
+# kinds whose arguments are one pattern (the rest joined) or a pattern and a message
+JOINED = {"garbage", "truncate", "hang-command", "drop-after-command"}
 
 
 class FaultError(ValueError):
@@ -37,7 +48,7 @@ class FaultError(ValueError):
 
 
 def key(f: dict) -> tuple:
-    return f["target"], f["kind"], tuple(f["args"])
+    return f["target"], f["kind"], tuple(f["args"]), f.get("id")
 
 
 @contextmanager
@@ -68,10 +79,13 @@ def expand(topo: dict, hosts: dict, target: str, kind: str, args: list[str]) -> 
     if kind not in KINDS:
         raise FaultError(f"unknown fault kind {kind!r} (kinds: {', '.join(sorted(KINDS))})")
     names = KINDS[kind][0]
-    if len(args) != len(names) and not (kind in ("garbage", "truncate") and args):
+    flexible = (kind in JOINED and args) or (kind == "fail-command" and 1 <= len(args) <= 2)
+    if len(args) != len(names) and not flexible:
         raise FaultError(f"fault {kind} takes {' '.join(names) or 'no arguments'}, got {args}")
-    if kind in ("garbage", "truncate"):
+    if kind in JOINED:
         args = [" ".join(args)]
+    if kind in ("fail-command", "hang-command", "drop-after-command") and not args[0].strip():
+        raise FaultError(f"fault {kind}: PATTERN must not be empty")
     clusters = topo["clusters"]
     if target in clusters:
         members = clusters[target]["members"]
@@ -106,6 +120,9 @@ def _check_member(topo: dict, host: dict, kind: str, args: list[str]) -> None:
         pairs = {f"{b['name']}/{s['name']}" for b in hap["backends"] for s in b["servers"]}
         if args[0] not in pairs:
             raise FaultError(f"{name}: no HAProxy server {args[0]!r}")
+    elif kind == "refuse-master":
+        if args[0] not in {str(e["vhid"]) for e in host["carp"]}:
+            raise FaultError(f"{name}: no CARP vhid {args[0]!r}")
     elif kind == "pfsync-down" and not host["pfsync"]:
         raise FaultError(f"{name}: no pfsync")
     elif kind == "backup-fail":
@@ -163,6 +180,10 @@ def apply_effect(fleet, f: dict, now: float) -> None:
                         d.pop("note", None)
     elif kind == "backup-fail":
         _run_job_now(fleet, f["args"][0], now)
+    elif kind == "pf-cuts-management":
+        host["pf"]["cut_saved"] = list(host["pf"]["rules"])
+    elif kind == "reboot":
+        power.reboot(fleet, target, now)
     fleet.mark(target)
 
 
@@ -190,6 +211,10 @@ def heal_effect(fleet, f: dict, now: float) -> None:
                 dynamics.start_resilver(p, now)
     elif kind == "backup-fail":
         _run_job_now(fleet, f["args"][0], now)
+    elif kind == "pf-cuts-management":
+        host["pf"].pop("cut_saved", None)
+        if host.pop("mgmt_cut", False):
+            fleet.listeners_dirty = True
     fleet.mark(target)
 
 

@@ -1,6 +1,6 @@
-"""Deterministic randomness: one seeded generator per named thing, so the same fleet spec
-always builds the same fleet and history. A leaf: both build and backups draw from it
-(it used to live in build, which made backups and build import each other)."""
+"""Deterministic randomness: one seeded generator per name, shared by the state builder and
+the backup runs so a fleet rebuilt from the same spec looks the same. Imports nothing from
+fleetsim, so any module may use it."""
 
 from __future__ import annotations
 

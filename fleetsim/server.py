@@ -1,8 +1,9 @@
 """One asyncssh server per host, all in one process and one event loop.
 
-Exec requests only (no shell, pty, subsystems or forwarding), public-key login for the
-operations user. A ticker re-reads faults.json, advances the dynamics, opens/closes
-listeners for `down` and `hostkey-change`, and saves changed hosts.
+Exec requests and the sftp subsystem only (no shell, pty, other subsystems or forwarding),
+public-key login for the operations user. A ticker re-reads faults.json, advances the
+dynamics, opens/closes listeners for `down`, `hostkey-change`, reboots and pf cut-offs,
+and saves changed hosts.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import socket
 from pathlib import Path
 
 import asyncssh
+from asyncssh.stream import SSHServerStreamSession
 
 from . import commands, dynamics, faults, inventory, keys, scale
+from .sftp import VfsSFTPServer
+from .shell import needs_stdin, timeout_of
 from .spec import load_spec
 from .state import Fleet, atomic_write, read_json
 
@@ -87,9 +91,37 @@ class ExecSession(asyncssh.SSHServerSession):
         self.fs, self.name = fleet_server, name
         self.chan = None
         self.command = None
+        self.stdin: list[str] = []
+        self.eof = asyncio.Event()
+        self.sftp = None  # the stream session serving the sftp subsystem, when asked
+
+    def data_received(self, data, datatype):
+        if self.sftp is not None:
+            self.sftp.data_received(data, datatype)
+            return
+        self.stdin.append(data)
+
+    def eof_received(self):
+        if self.sftp is not None:
+            return self.sftp.eof_received()
+        self.eof.set()
+        return True  # half-close: the output still goes back after the client's EOF
+
+    def connection_lost(self, exc):
+        if self.sftp is not None:
+            self.sftp.connection_lost(exc)
+
+    def pause_writing(self):
+        if self.sftp is not None:
+            self.sftp.pause_writing()
+
+    def resume_writing(self):
+        if self.sftp is not None:
+            self.sftp.resume_writing()
 
     def connection_made(self, chan):
         self.chan = chan
+        self.conn = chan.get_connection()
 
     def pty_requested(self, term_type, term_size, term_modes):
         return False
@@ -98,13 +130,25 @@ class ExecSession(asyncssh.SSHServerSession):
         return False
 
     def subsystem_requested(self, subsystem):
-        return False
+        if subsystem != "sftp":
+            return False
+        # SFTP on the host's virtual filesystem: asyncssh's stream session runs the protocol;
+        # this session hands it every later callback
+        fleet = self.fs.fleet
+        self.sftp = SSHServerStreamSession(
+            None, lambda chan: VfsSFTPServer(chan, fleet, self.name), sftp_version=3
+        )
+        self.sftp.connection_made(self.chan)
+        return self.sftp.subsystem_requested(subsystem)
 
     def exec_requested(self, command):
         self.command = command
         return True
 
     def session_started(self):
+        if self.sftp is not None:
+            self.sftp.session_started()
+            return
         task = asyncio.ensure_future(self._run())
         self.fs.tasks.add(task)
         task.add_done_callback(self.fs.tasks.discard)
@@ -113,15 +157,36 @@ class ExecSession(asyncssh.SSHServerSession):
         delay = self.fs.slow(self.name)
         if delay:
             await asyncio.sleep(delay)
-        out, err, rc = commands.run(self.fs.fleet, self.name, self.command or "")
+        command = self.command or ""
+        if needs_stdin(command):
+            # like sshd's pipe: the reader gets everything the client sent, up to its EOF
+            await self.eof.wait()
+        fleet = self.fs.fleet
+        out, err, rc, event = commands.run_session(fleet, self.name, command, "".join(self.stdin))
+        if event == "drop":  # drop-after-command: it ran, and the client hears nothing
+            self.conn.abort()
+            return
+        cut_off = fleet.listeners_dirty and not fleet.reachable(self.name)
+        if fleet.listeners_dirty:
+            # stop accepting before answering, so no new connection slips in
+            await self.fs.sync_listeners(spare=self.conn)
         try:
             if out:
                 self.chan.write(out)
             if err:
                 self.chan.write_stderr(err)
+            if event == "hang":
+                # hang-command: only the `timeout` wrapping the command line ends it (124)
+                limit = timeout_of(command)
+                if limit is None:
+                    return  # never answers; the client gives up and closes
+                await asyncio.sleep(limit / fleet.clock.scale)
             self.chan.exit(rc)
         except (OSError, asyncssh.Error, BrokenPipeError) as exc:
             log.debug("%s: client went away: %s", self.name, exc)
+        if cut_off:
+            # this command cut its host off (pf): the session ends once it has its answer
+            self.conn.close()
 
 
 class FleetServer:
@@ -161,6 +226,7 @@ class FleetServer:
         self.tasks: set = set()
         self._stop = None
         self._last_save = 0.0
+        self._sync_lock = asyncio.Lock()
 
     def slow(self, name: str) -> float:
         return max((float(f["args"][0]) for f in self.fleet.host_faults(name, "slow")), default=0.0)
@@ -187,19 +253,28 @@ class FleetServer:
         self.ports[name] = acceptor.get_port()  # the kernel's choice when the port was 0
         self.acceptors[name] = (acceptor, tag)
 
-    async def _close(self, name: str) -> None:
+    async def _close(self, name: str, spare=None) -> None:
         acceptor, _ = self.acceptors.pop(name)
         acceptor.close()
         for conn in list(self.conns.get(name, ())):
-            conn.abort()  # a host that goes down drops its sessions too
+            if conn is not spare:
+                conn.abort()  # a host that goes down drops its sessions too
         await acceptor.wait_closed()
 
-    async def sync_listeners(self) -> None:
+    async def sync_listeners(self, spare=None) -> None:
+        """Open/close listeners as the hosts' reachability says; ``spare`` is a connection
+        to leave open (the session that cut its own host off still gets its answer)."""
+        # the ticker, a session that cut its host off and the test API may all ask at once
+        async with self._sync_lock:
+            await self._sync_listeners(spare)
+
+    async def _sync_listeners(self, spare) -> None:
+        self.fleet.listeners_dirty = False
         for name in self.fleet.hosts:
-            want = self.fleet.is_up(name)
+            want = self.fleet.reachable(name)
             have = self.acceptors.get(name)
             if have and (not want or have[1] != self.wanted_key(name)[0]):
-                await self._close(name)
+                await self._close(name, spare)
                 have = None
             if want and not have:
                 await self._listen(name)
@@ -232,7 +307,7 @@ class FleetServer:
     async def run_forever(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stop.is_set():
-            if faults.reconcile(self.fleet):
+            if faults.reconcile(self.fleet) or self.fleet.listeners_dirty:
                 await self.sync_listeners()
             self.step()
             if loop.time() - self._last_save >= SAVE_EVERY:
@@ -248,6 +323,7 @@ class FleetServer:
             await self._close(name)
         for t in list(self.tasks):
             t.cancel()
+        await asyncio.sleep(0.05)  # let the aborted sessions' tasks (sftp) wind down
         self.fleet.save()
         (self.dir / "ready").unlink(missing_ok=True)
         self.release()

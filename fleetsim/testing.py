@@ -53,8 +53,10 @@ class RunningFleet:
 
     def _sync(self):
         async def run():
-            if faults.reconcile(self.server.fleet):
-                await self.server.sync_listeners()
+            faults.reconcile(self.server.fleet)
+            # always, even when nothing looks dirty: the ticker may be half-way through a
+            # sync that opens a listener; this waits for it (the sync holds a lock)
+            await self.server.sync_listeners()
 
         asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=30)
 
@@ -77,6 +79,7 @@ class RunningFleet:
                 dynamics.advance(fleet, fleet.now())
 
         self.call(run)
+        self._sync()  # a host cut off or back (pf, reboot) opens or closes its listener
 
     def state(self, host: str) -> dict:
         return self.call(lambda: __import__("copy").deepcopy(self.server.fleet.hosts[host]))

@@ -1,4 +1,4 @@
-"""uname, freebsd-version, uptime, hostname, date, cat, dmesg, rsync and small filters."""
+"""uname, freebsd-version, uptime, hostname, date, dmesg, rsync and small filters."""
 
 from __future__ import annotations
 
@@ -77,43 +77,6 @@ def sleep(ctx, args, stdin):
     return "", "", 0  # never block the event loop; callers only use it as a separator
 
 
-def files(ctx) -> dict:
-    host = ctx.host
-    out = dict(host["files"])
-    for name, rec in host["backups"].items():
-        job = ctx.fleet.jobs.get(name)
-        if job is not None:
-            out[job["log_path"]] = backups.log_text(rec, name)
-    out["/var/log/messages"] = "".join(line + "\n" for line in host["log"])
-    conf = []
-    for j in host["jails"]:
-        if j.get("conf", True):
-            conf.append(
-                f'{j["name"]} {{\n\thost.hostname = "{j["hostname"]}";\n'
-                f'\tpath = "{j["path"]}";\n'
-                + (f'\tip4.addr = "{j["ip4"]}";\n' if j["ip4"] else "")
-                + "}\n"
-            )
-    out["/etc/jail.conf"] = (
-        'exec.start = "/bin/sh /etc/rc";\nexec.stop = "/bin/sh '
-        '/etc/rc.shutdown";\nmount.devfs;\n\n' + "\n".join(conf)
-    )
-    return out
-
-
-@command("cat")
-def cat(ctx, args, stdin):
-    if not args:
-        return stdin, "", 0
-    table, out, err = files(ctx), [], []
-    for a in args:
-        if a in table:
-            out.append(table[a])
-        else:
-            err.append(f"cat: {a}: No such file or directory\n")
-    return "".join(out), "".join(err), 1 if err else 0
-
-
 @command("dmesg")
 def dmesg(ctx, args, stdin):
     return "".join(line.split("kernel: ", 1)[-1] + "\n" for line in ctx.host["log"]), "", 0
@@ -177,3 +140,26 @@ def rsync(ctx, args, stdin):
     out, err, rc = backups.run(host, job, ctx.now - 20, ctx.now, code)
     ctx.write()
     return (out if "--stats" in args else ""), err, rc
+
+
+@command("nyiops-backup")
+def nyiops_backup(ctx, args, stdin):
+    """The backup wrapper on the storage host: `nyiops-backup JOB` starts the job's rsync pull
+    in the background (as the real wrapper does through daemon(8)) and returns; the log
+    shows the start line at once and the end line and snapshot after the job's duration."""
+    host = ctx.host
+    if len(args) != 1 or args[0].startswith("-"):
+        return usage("usage: nyiops-backup JOB", 64)
+    job = ctx.fleet.jobs.get(args[0])
+    if job is None:
+        return usage(f"nyiops-backup: unknown job '{args[0]}'", 64)
+    if job["target"] != ctx.name:
+        return usage(f"nyiops-backup: {args[0]}: runs on {job['target']}, not here", 64)
+    running = host["backups"].get(job["name"], {}).get("running")
+    if running:
+        return usage(f"nyiops-backup: {args[0]}: already running (pid {running['pid']})", 75)
+    pid = host.get("next_pid", 40000)
+    host["next_pid"] = pid + 1
+    backups.start(host, job, ctx.now, pid)
+    ctx.write()
+    return "", "", 0
