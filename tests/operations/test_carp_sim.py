@@ -2,6 +2,7 @@
 
 import pytest
 
+from alerts.models import Alert, Notification
 from audit.models import AuditRecord
 from hosts.models import CarpVhid, HostFacts
 from operations import engine, services
@@ -39,6 +40,12 @@ def test_carp_maintenance_moves_every_vhid_to_the_peer_and_persists(polled_fleet
         ["sysctl", "net.inet.carp.demotion=240"],
         ["cat", ">", "/etc/sysctl.conf.local"],
     ]
+
+    # The failover it caused is recorded as expected and pages nobody.
+    failover = Alert.objects.get(dedup_key="preferred_master_is_backup:cluster:fw-pair-1")
+    assert failover.expected and failover.suppressed
+    assert failover.expected_reason.startswith(f"operation #{op.pk}")
+    assert not Notification.objects.filter(alert=failover).exists()
 
     end = plan_and_approve("carp-maintenance-end", "fw-pair-1", nora, nora, node="fw1a")
     engine.run(end.pk)
