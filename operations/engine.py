@@ -246,8 +246,10 @@ def _set_state(op: Operation, state: str) -> None:
         op.state = state
 
 
-def _send_step(op: Operation, step: OperationStep) -> None:
-    """Write SENDING (fenced), send, write the result (fenced)."""
+def _send_step(op: Operation, step: OperationStep, *, retried: bool = False) -> None:
+    """Write SENDING (fenced), send, write the result (fenced). A connection that dropped
+    after the command left is judged from a fresh poll; the step is sent again at most once,
+    and only when that judgement says it did not take effect (or it is idempotent)."""
     spec = step.spec
     host = Host.objects.select_related("credential").get(pk=step.host_id)
     cmd = Cmd(
@@ -280,8 +282,15 @@ def _send_step(op: Operation, step: OperationStep) -> None:
             raise Stop(OpState.FAILED, f"{step.title}: {err.reason} (nothing was sent)") from None
         # Sent, outcome unknown (connection dropped): judge from a fresh poll like a resume.
         if _resolve_interrupted(op, actions.get(op.kind), step):
+            with transaction.atomic():
+                _check_owner(op)
+                step.state = StepState.VERIFYING
+                step.save(update_fields=["state"])
             return
-        raise Stop(OpState.NEEDS_ATTENTION, f"{step.title}: {err.reason}") from None
+        if retried:
+            raise Stop(OpState.NEEDS_ATTENTION, f"{step.title}: {err.reason}") from None
+        _send_step(op, step, retried=True)
+        return
     with transaction.atomic():
         _check_owner(op)
         step.exit_status = result.exit_status
@@ -439,12 +448,13 @@ def _await(op: Operation, step: OperationStep, what: str, why: str = "") -> None
 
 def _rollback(op: Operation, action, done: list[OperationStep], why: str) -> None:
     """Undo the done steps in reverse, each verified; ends ROLLED_BACK or NEEDS_ATTENTION."""
-    event(op, "rollback", f"rolling back {len(done)} step(s): {why}")
+    undo = [s for s in reversed(done) if s.spec.get("rollback")]
+    if not undo:
+        raise Stop(OpState.FAILED, why)  # nothing it did needs undoing
+    event(op, "rollback", f"rolling back {len(undo)} step(s): {why}")
     base = ROLLBACK_BASE + op.steps.filter(phase=Phase.ROLLBACK).count()
-    for i, forward in enumerate(reversed(done)):
-        spec = forward.spec.get("rollback")
-        if not spec:
-            continue
+    for i, forward in enumerate(undo):
+        spec = forward.spec["rollback"]
         step = OperationStep.objects.create(
             operation=op,
             position=base + i + 1,
@@ -459,7 +469,14 @@ def _rollback(op: Operation, action, done: list[OperationStep], why: str) -> Non
         )
         try:
             if spec["script"]:
-                _send_step(op, step)
+                try:
+                    _send_step(op, step)
+                except Stop:
+                    # A host that cut itself off cannot be told to revert: its own timer
+                    # does it, and the verify below waits for that.
+                    if not spec.get("data", {}).get("tolerate_unreachable"):
+                        raise
+                    event(op, "rollback", f"{step.title}: not reachable; waiting for the host")
             verdict = _verify(op, action, step)
         except Stop as stop:
             raise Stop(
