@@ -162,3 +162,17 @@ def test_cli_refusal_and_bad_input_are_clear(polled_fleet, nora):
     kinds = StringIO()
     call_command("operations", "kinds", stdout=kinds)
     assert "carp-maintenance" in kinds.getvalue() and "second person" in kinds.getvalue()
+
+
+def test_act_buttons_show_only_for_noc(polled_fleet, nora, oncall_user):
+    from hosts.models import Cluster, HaproxyBackend
+
+    cluster = Cluster.objects.get(name="fw-pair-1")
+    page = client_for(nora).get(reverse("hosts:cluster", args=[cluster.pk])).content.decode()
+    assert "Start maintenance of fw1a" in page and "Push ruleset" in page
+    assert "kind=carp-maintenance&amp;target=fw-pair-1&amp;p_node=fw1a" in page
+    backend = HaproxyBackend.objects.filter(host__name="lb1a", name="acme-web").first()
+    page = client_for(nora).get(reverse("hosts:backend", args=[backend.pk])).content.decode()
+    assert "Drain web1" in page
+    seen = client_for(oncall_user).get(reverse("hosts:cluster", args=[cluster.pk]))
+    assert seen.status_code == 200 and "Start maintenance" not in seen.content.decode()
