@@ -189,6 +189,8 @@ def _mirror(m: dict, init: dict) -> dict:
         "configured": len(comps),
         "size": size,
         "rate": m.get("rebuild_pct_per_s", 2.0),
+        # what the mirror holds: a component taken out keeps a copy of it
+        "fs": m.get("fs", "swap" if m["name"] == "swap" else "ufs"),
         "id": int.from_bytes(hashlib.sha256(m["name"].encode()).digest()[:4], "big"),
     }
 
