@@ -345,3 +345,10 @@ NYIOPS_STEP_UP_MINUTES = 15
 # The host-side revert timer fires this long after the confirm deadline, so a late confirm
 # cancels it in time; an unconfirmed push is reverted by the engine first, the timer second.
 NYIOPS_PF_REVERT_MARGIN_SECONDS = 60
+# A verify wait longer than this continues in the next run (disk rebuilds take hours; the
+# run task's soft limit is 540 s), after NYIOPS_OPERATION_LATER_SECONDS.
+NYIOPS_OPERATION_VERIFY_SLICE_SECONDS = 240
+NYIOPS_OPERATION_LATER_SECONDS = 10
+NYIOPS_REBUILD_WAIT_SECONDS = env.int("NYIOPS_REBUILD_WAIT_SECONDS", default=12 * 3600)
+NYIOPS_BACKUP_WAIT_SECONDS = env.int("NYIOPS_BACKUP_WAIT_SECONDS", default=6 * 3600)
+NYIOPS_BACKUP_WRAPPER = env.str("NYIOPS_BACKUP_WRAPPER", default="/usr/local/sbin/nyiops-backup")

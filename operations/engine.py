@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -91,6 +91,12 @@ def _claim(op_id: int) -> tuple[Operation | None, bool, str]:
                     expectations.release(op, grace=False)
             return None, False, f"{op.label}: approval expired"
         won = current.update(state=OpState.RUNNING, started_at=now, **take)
+    elif op.state in EXECUTING_STATES and op.awaiting == Awaiting.LATER:
+        if op.awaiting_deadline is not None and now < op.awaiting_deadline:
+            return None, False, f"{op.label}: continues at {op.awaiting_deadline:%H:%M:%S}"
+        won = current.filter(awaiting=op.awaiting).update(
+            awaiting="", awaiting_prompt="", awaiting_deadline=None, **take
+        )
     elif op.state in EXECUTING_STATES and op.awaiting:
         timed_out = op.awaiting_deadline is not None and now > op.awaiting_deadline
         if not op.decision and not timed_out:
@@ -366,7 +372,14 @@ def _verify(op: Operation, action, step: OperationStep) -> Verdict:
         return Verdict.ok("exit status 0")
     _set_state(op, OpState.VERIFYING)
     check = getattr(action, f"verify_{spec['verify']}")
-    deadline = time.monotonic() + float(spec.get("window") or 0)
+    # The window is wall-clock and stored, so a wait longer than one task (a disk rebuild)
+    # continues in the next run where this one left off.
+    if "verify_until" not in spec:
+        until = timezone.now() + timedelta(seconds=float(spec.get("window") or 0))
+        spec["verify_until"] = until.isoformat()
+        OperationStep.objects.filter(pk=step.pk).update(spec=spec)
+    until = datetime.fromisoformat(spec["verify_until"])
+    slice_end = time.monotonic() + settings.NYIOPS_OPERATION_VERIFY_SLICE_SECONDS
     interval = settings.NYIOPS_OPERATION_VERIFY_INTERVAL_SECONDS
     while True:
         refresh(op.affected_host_ids)
@@ -376,10 +389,31 @@ def _verify(op: Operation, action, step: OperationStep) -> Verdict:
                 progress_pct=verdict.progress, progress_note=verdict.message[:200]
             )
             op.progress_note = verdict.message[:200]
-        if verdict.state in ("ok", "fail") or time.monotonic() >= deadline:
+        if verdict.state in ("ok", "fail") or timezone.now() >= until:
             return verdict if verdict.state != "wait" else Verdict.fail(verdict.message)
+        if time.monotonic() >= slice_end:
+            _continue_later(op, verdict.message)
         _renew(op)
         time.sleep(interval)
+
+
+def _continue_later(op: Operation, why: str) -> None:
+    """Hand a long wait to the next sweep instead of holding a worker past its limits."""
+    later = timezone.now() + timedelta(seconds=settings.NYIOPS_OPERATION_LATER_SECONDS)
+    with transaction.atomic():
+        _check_owner(op)
+        locks.OperationLock.objects.filter(operation=op, token=op.fencing_token).update(
+            lease_until=later + _lease()
+        )
+        Operation.objects.filter(pk=op.pk).update(
+            awaiting=Awaiting.LATER,
+            awaiting_prompt=why[:300],
+            awaiting_deadline=later,
+            lease_until=None,
+        )
+        event(op, "waiting", f"still waiting ({why}); continuing in the next sweep")
+    op.awaiting = Awaiting.LATER
+    raise Parked()
 
 
 def _step_done(op: Operation, step: OperationStep, message: str) -> None:
