@@ -20,12 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
+from nyiops.celery import app as celery_app
 from operations import actions, expectations
 from operations.actions.base import Target, facts_hash
 from operations.choices import Awaiting, OpState
 from operations.models import Operation, OperationEvent
 
 log = logging.getLogger(__name__)
+RUN_TASK = "operations.tasks.run_operation"
 
 
 class PlanRefused(Exception):
@@ -239,12 +241,15 @@ def _name(by) -> str:
     return by.get_username() if by is not None else "system"
 
 
+def _send(op_id: int) -> None:
+    # By name, so services never import the tasks module (tasks import services).
+    celery_app.send_task(RUN_TASK, args=(op_id,))
+
+
 def dispatch(op_id: int, *, force: bool = False) -> bool:
     """Hand the run to the broker; a failure leaves it for the sweeper (nothing is lost)."""
-    from operations.tasks import run_operation  # tasks import services: import at call time
-
     try:
-        run_operation.delay(op_id)
+        _send(op_id)
     except Exception as exc:
         log.warning("could not dispatch operation #%s (%s): the sweeper will", op_id, exc)
         return False

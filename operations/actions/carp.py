@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 
 from hosts.freebsd import commands
 from hosts.health.carp import CARP_KINDS
-from hosts.health.store import thresholds
+from hosts.health.verdicts import configured_thresholds, state_divergence
 from hosts.models import CarpVhid, Host, HostFacts
 from operations import locks
 from operations.actions import register
@@ -231,15 +231,14 @@ class CarpMaintenance(_CarpBase):
                 )
             )
             states = [_facts_row(h).pf_states for h in target.hosts]
-            limits = thresholds()
-            if None not in states and max(states) >= limits.state_divergence_min:
-                share = (max(states) - min(states)) / max(states)
-                ok = share <= limits.state_divergence_share
+            if None not in states:
+                apart = state_divergence(states, configured_thresholds())
                 checks.append(
                     Check(
                         "state tables close",
-                        ok,
-                        f"pf state tables {states[0]:,} / {states[1]:,} ({share:.0%} apart)",
+                        apart is None,
+                        f"pf state tables {states[0]:,} / {states[1]:,}"
+                        + (f" ({apart:.0%} apart)" if apart else ""),
                     )
                 )
         return checks

@@ -7,7 +7,7 @@ from kombu.exceptions import OperationalError
 
 from hosts.models import Host
 from hosts.ssh import generate_client_key
-from operations import engine, services, tasks
+from operations import engine, services
 from operations.models import Operation
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
@@ -19,14 +19,14 @@ def test_an_operation_approved_while_the_broker_is_down_is_dispatched_after_reco
     def broker_down(pk):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.run_operation, "delay", broker_down)
+    monkeypatch.setattr(services, "_send", broker_down)
     op = services.request_operation("carp-maintenance", "fw-pair-1", {"node": "fw1a"}, by=nora)
     services.approve(op, by=sam)  # no exception reaches the person approving
     op.refresh_from_db()
     assert op.state == "approved" and op.dispatched_at is None
 
     sent = []
-    monkeypatch.setattr(tasks.run_operation, "delay", sent.append)
+    monkeypatch.setattr(services, "_send", sent.append)
     assert services.redispatch_undelivered() == 1
     assert sent == [op.pk]
     op.refresh_from_db()
@@ -53,7 +53,7 @@ def test_a_drain_past_its_deadline_asks_a_person_then_aborts_cleanly(
     polled_fleet, nora, settings, monkeypatch
 ):
     settings.NYIOPS_DRAIN_WAIT_SECONDS = 0  # sessions never reach 0 in no time
-    monkeypatch.setattr(tasks.run_operation, "delay", lambda pk: None)
+    monkeypatch.setattr(services, "_send", lambda pk: None)
     op = services.request_operation("haproxy-drain", "acme-web/web1", {}, by=nora)
     services.approve(op, by=nora)
     # web1 carries sessions in the demo fleet; with no time to decay, a person must choose.
@@ -77,7 +77,7 @@ def test_a_drain_past_its_deadline_asks_a_person_then_aborts_cleanly(
 def test_connection_that_keeps_dropping_after_a_command_stops_in_needs_attention(
     polled_fleet, nora, sam, monkeypatch
 ):
-    monkeypatch.setattr(tasks.run_operation, "delay", lambda pk: None)
+    monkeypatch.setattr(services, "_send", lambda pk: None)
     polled_fleet.inject("fw1b", "drop-after-command", "mkdir -p /var/db/nyiops")
     ruleset = polled_fleet.state("fw1a")["files"]["/etc/pf.conf"]
     op = services.request_operation("pf-push", "fw-pair-1", {"ruleset": ruleset}, by=nora)

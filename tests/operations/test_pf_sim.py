@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from hosts.models import HostFacts
-from operations import engine, services, tasks
+from operations import engine, services
 from operations.models import Operation
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
 def pf_settings(settings, monkeypatch):
     settings.NYIOPS_PF_CONFIRM_SECONDS = 10
     settings.NYIOPS_PF_REVERT_MARGIN_SECONDS = 2
-    monkeypatch.setattr(tasks.run_operation, "delay", lambda pk: None)
+    monkeypatch.setattr(services, "_send", lambda pk: None)
 
 
 def live_rules(fleet, host):

@@ -11,7 +11,7 @@ from django.db import connection
 from fleetsim.testing import running_fleet
 from hosts.models import BackupRun, Mirror, ZPool
 from hosts.polling.run import CONNECTIONS
-from operations import engine, services, tasks
+from operations import engine, services
 from tests.integration.conftest import DEMO_SPEC, poll, poll_all
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(tasks.run_operation, "delay", lambda pk: None)
+    monkeypatch.setattr(services, "_send", lambda pk: None)
 
 
 def run_while_time_passes(fleet, op_pk, seconds):

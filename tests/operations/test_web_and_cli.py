@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from operations import engine, tasks
+from operations import engine, services
 from operations.models import Operation
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
 def dispatched(monkeypatch):
     """Operation ids handed to the broker (the worker is this test: it calls engine.run)."""
     sent = []
-    monkeypatch.setattr(tasks.run_operation, "delay", lambda pk: sent.append(pk))
+    monkeypatch.setattr(services, "_send", lambda pk: sent.append(pk))
     return sent
 
 
@@ -58,7 +58,6 @@ def test_carp_maintenance_from_the_web_pages(polled_fleet, nora, sam, dispatched
 
 
 def test_live_partial_answers_204_when_nothing_changed(polled_fleet, nora):
-    from operations import services
 
     op = services.request_operation("carp-maintenance", "fw-pair-1", {"node": "fw1a"}, by=nora)
     c = client_for(nora)
@@ -86,7 +85,6 @@ def test_plan_form_names_the_bad_field(polled_fleet, nora):
 
 
 def test_customers_and_oncall_cannot_act(polled_fleet, nora, oncall_user, customer_a_user):
-    from operations import services
 
     op = services.request_operation("haproxy-drain", "acme-web/web1", {}, by=nora)
     customer = client_for(customer_a_user)
@@ -103,7 +101,6 @@ def test_customers_and_oncall_cannot_act(polled_fleet, nora, oncall_user, custom
 
 
 def test_approve_needs_a_csrf_token_and_a_recent_login(polled_fleet, nora, sam, dispatched):
-    from operations import services
 
     op = services.request_operation("carp-maintenance", "fw-pair-1", {"node": "fw1a"}, by=nora)
     strict = Client(enforce_csrf_checks=True)
