@@ -106,6 +106,9 @@ def inject_fault(state_dir, target: str, kind: str, *args: str, wait: float = 3.
     )
     with faults.locked(state_dir):
         data = faults.read(state_dir)
+        for f in new:
+            if kind in faults.ONCE:
+                f["id"] = data["seq"] + 1  # each injection is a new event
         data["faults"] = [f for f in data["faults"] if not any(_same(f, n) for n in new)] + new
         return _commit(state_dir, spec, data, wait)
 

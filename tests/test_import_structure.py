@@ -150,7 +150,7 @@ def test_the_graph_sees_the_project():
 
     assert "hosts.health.verdicts" in graph["hosts.health.zpool"]
     assert "hosts.polling.plan" in graph["hosts.polling.store.common"]
-    assert "fleetsim.seeded" in graph["fleetsim.backups"]  # simact's name for the leaf
+    assert "fleetsim.rng" in graph["fleetsim.backups"]
 
 
 # --- the checks fail when they should ---------------------------------------------------

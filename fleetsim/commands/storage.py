@@ -7,8 +7,8 @@ import time
 
 from ..dynamics import start_resilver
 from ..vfs import View
-from .base import command, usage
-from .zformat import nice, table
+from .fmt import nice, table
+from .registry import command, usage
 
 BAD = ("FAULTED", "UNAVAIL", "REMOVED", "OFFLINE")
 
