@@ -120,6 +120,13 @@ class Action:
     target_help = ""
     button = ""  # label of the button on the target's page
     params_form: type[forms.Form] = EmptyParams
+    # The state it leaves behind is itself expected (a member in maintenance): keep the
+    # silence after success, until an operation whose silences_ended_by() names it ends.
+    silence_outlasts_success = False
+
+    def silences_ended_by(self, op) -> list:
+        """Earlier operations whose lasting silence this one ends when it finishes."""
+        return []
 
     @property
     def needs_second_person(self) -> bool:

@@ -34,6 +34,7 @@ from operations.actions.base import (
     cluster_of_target,
     freshness_check,
 )
+from operations.models import Operation
 
 DEMOTION = 240
 PERSIST_FILE = commands.SYSCTL_CONF_LOCAL
@@ -148,6 +149,7 @@ class CarpMaintenance(_CarpBase):
     title = "CARP maintenance of one member"
     target_help = "cluster name (param node=HOST) or a member host name"
     button = "Start maintenance"
+    silence_outlasts_success = True  # the node stays demoted until maintenance ends
 
     def preflight(self, target: Target, params: dict, facts: dict, now: datetime) -> list[Check]:
         node, peer = target.extra["node"], target.extra["peer"]
@@ -370,6 +372,16 @@ class CarpMaintenanceEnd(_CarpBase):
     title = "End CARP maintenance of a member"
     target_help = "cluster name (param node=HOST) or a member host name"
     button = "End maintenance"
+
+    def silences_ended_by(self, op) -> list:
+        return list(
+            Operation.objects.filter(
+                kind=CarpMaintenance.kind,
+                cluster_id=op.cluster_id,
+                host_id=op.host_id,
+                state="succeeded",
+            )
+        )
 
     def preflight(self, target: Target, params: dict, facts: dict, now: datetime) -> list[Check]:
         node = target.extra["node"]
