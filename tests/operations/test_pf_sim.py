@@ -99,3 +99,15 @@ def test_ruleset_that_cuts_management_reverts_by_itself(polled_fleet, nora, sam,
     assert {fw: live_rules(polled_fleet, fw) for fw in ("fw1a", "fw1b")} == before
     # The MASTER was never touched.
     assert not op.steps.filter(key="load@fw1a").exclude(state="pending").exists()
+
+
+def test_a_second_operation_on_the_busy_pair_is_refused_naming_who_holds_it(
+    polled_fleet, nora, sam, pf_settings
+):
+    op = push(nora, sam, candidate(polled_fleet))
+    assert op.awaiting == "confirm"  # parked: its locks are held while a person checks
+
+    with pytest.raises(services.PlanRefused) as refused:
+        services.request_operation("carp-maintenance", "fw-pair-1", {"node": "fw1b"}, by=sam)
+
+    assert f"pair busy: operation #{op.pk} (pf-push) by nora-noc since " in str(refused.value)
