@@ -10,6 +10,7 @@ Must not: talk SSH (planning reads the observed state in the database only).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -104,7 +105,7 @@ def request_operation(
                 after={
                     "kind": kind,
                     "target": c.target.label,
-                    "params": c.params,
+                    "params": _audit_params(c.params),
                     "checks": c.checks,
                 },
                 message=f"{kind} on {c.target.label} refused: {message}",
@@ -302,13 +303,28 @@ def expire_stale_plans(now=None) -> int:
     return n
 
 
+AUDIT_PARAM_CAP = 4096
+
+
+def _audit_params(params: dict) -> dict:
+    """Parameters as audited: a long value (a pf ruleset) is kept as its size and sha256,
+    the full text stays on the operation's plan."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, str) and len(value) > AUDIT_PARAM_CAP:
+            digest = hashlib.sha256(value.encode()).hexdigest()
+            value = f"<{len(value)} characters, sha256 {digest}>"
+        out[key] = value
+    return out
+
+
 def audit_snapshot(op: Operation) -> dict:
     return {
         "id": op.pk,
         "kind": op.kind,
         "state": op.state,
         "target": op.target_label,
-        "params": op.params,
+        "params": _audit_params(op.params),
         "reason": op.reason,
         "requested_by": op.requested_by_name,
         "requested_by_id": op.requested_by_id,

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditRecord
 from hosts.models import HostFacts
 from operations import engine, services
 from operations.models import Operation
@@ -57,6 +58,8 @@ def test_push_loads_backup_first_then_master_and_keeps_it_when_confirmed(
     assert op.state == "succeeded", op.result
     for fw in ("fw1a", "fw1b"):
         assert polled_fleet.state(fw)["files"]["/etc/pf.conf"] == text
+    audited = AuditRecord.objects.get(action="operation.succeeded", target_id=str(op.pk))
+    assert audited.after["params"]["ruleset"] == text  # short: audited whole
 
 
 def test_syntax_error_is_loaded_nowhere(polled_fleet, nora, sam, pf_settings):
