@@ -132,10 +132,10 @@ def run(op_id: int) -> str:
         return message
     action = actions.get(op.kind)
     try:
-        if resumed or op.steps.exists():
+        if op.steps.exists():
             locks.acquire(op)  # ours (expired) or free: a new token fences the old run
         else:
-            _start(op, action)
+            _start(op, action)  # also after a crash before any step was written
         _forward(op, action, resumed)
         _finish(op, OpState.SUCCEEDED, _success_message(op))
     except Parked:
