@@ -104,7 +104,13 @@ def plan(request):
     return render(
         request,
         "operations/plan.html",
-        {"form": form, "param_rows": param_rows, "refused": refused, "kind": kind},
+        {
+            "form": form,
+            "param_rows": param_rows,
+            "refused": refused,
+            "kind": kind,
+            "kinds": actions.all_actions(),
+        },
         status=status,
     )
 
