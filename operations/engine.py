@@ -58,7 +58,13 @@ class Parked(Exception):
 
 
 def refresh(host_ids) -> None:
-    """Poll these hosts now with the poller's own code (same parsers, same store)."""
+    """Poll these hosts now with the poller's own code (same parsers, same store).
+
+    One after the other, on purpose: each poll judges the pair with the other member's
+    committed rows, so polls of both members in parallel can both judge against the other's
+    old state and miss a failover until the periodic re-judgement (measured on PostgreSQL).
+    In turn, the second poll sees the first's data. Two polls on persistent connections cost
+    a few milliseconds."""
     for host in Host.objects.select_related("credential").filter(pk__in=list(host_ids)):
         poll_host(host)
 
