@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from alerts.models import Alert, Expectation, Notification
 from audit.models import AuditRecord
-from fleetsim import faults as fleetsim_faults
 from fleetsim.commands import power
 from hosts.models import CarpVhid, HostFacts
 from operations import engine, services
@@ -99,9 +98,6 @@ def test_peer_refusing_master_rolls_the_demotion_back(polled_fleet, nora, sam):
     ] == ("rollback", "undemote", "done")
 
 
-@pytest.mark.skipif(
-    "reboot" not in fleetsim_faults.KINDS, reason="fleetsim has no reboot fault yet (simact)"
-)
 def test_a_node_rebooted_in_maintenance_stays_demoted_and_the_end_restores_it(
     polled_fleet, nora, sam
 ):
