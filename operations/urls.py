@@ -6,6 +6,7 @@ app_name = "operations"
 
 urlpatterns = [
     path("", views.operation_list, name="list"),
+    path("live/", views.list_live, name="list-live"),
     path("new/", views.plan, name="plan"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/live/", views.live, name="live"),

@@ -29,18 +29,29 @@ def _request_id(request) -> str:
     return getattr(request, "request_id", "") or request.headers.get("X-Request-ID", "")[:64]
 
 
+def _lists() -> dict:
+    active = Operation.objects.filter(state__in=ACTIVE_STATES)
+    running = list(active.exclude(state__in=(OpState.PLANNED, OpState.APPROVED)))
+    waiting = list(active.filter(state__in=(OpState.PLANNED, OpState.APPROVED)))
+    recent = list(Operation.objects.exclude(state__in=ACTIVE_STATES)[:50])
+    text = "|".join(f"{o.pk}:{o.state}:{o.awaiting}" for o in running + waiting + recent)
+    version = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return {"running": running, "waiting": waiting, "recent": recent, "version": version}
+
+
 @staff_required
 @require_GET
 def operation_list(request):
-    active = Operation.objects.filter(state__in=ACTIVE_STATES)
-    running = active.exclude(state__in=(OpState.PLANNED, OpState.APPROVED))
-    waiting = active.filter(state__in=(OpState.PLANNED, OpState.APPROVED))
-    recent = Operation.objects.exclude(state__in=ACTIVE_STATES)[:50]
-    return render(
-        request,
-        "operations/list.html",
-        {"running": running, "waiting": waiting, "recent": recent, "kinds": actions.all_actions()},
-    )
+    return render(request, "operations/list.html", _lists() | {"kinds": actions.all_actions()})
+
+
+@staff_required
+@require_GET
+def list_live(request):
+    context = _lists()
+    if getattr(request, "htmx", None) and request.headers.get(VERSION_HEADER) == context["version"]:
+        return HttpResponse(status=204)
+    return render(request, "operations/partials/op_lists.html", context)
 
 
 class PlanForm(forms.Form):

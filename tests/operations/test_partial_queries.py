@@ -49,3 +49,21 @@ def test_live_partial_query_count_does_not_grow_with_steps(client, noc_user):
     queries_for(client, small)  # the session and the user's groups, once
     assert queries_for(client, small) == queries_for(client, big)
     assert queries_for(client, big) <= 12
+
+
+def test_operation_list_refreshes_live_and_answers_204_when_unchanged(client, noc_user):
+    client.force_login(noc_user)
+    op = operation_with(1)
+    first = client.get(reverse("operations:list-live"), HTTP_HX_REQUEST="true")
+    html = first.content.decode()
+    assert f"#{op.pk}" in html and "haproxy-drain" in html
+    version = html.split('"X-Nyiops-Version": "')[1].split('"')[0]
+    same = client.get(
+        reverse("operations:list-live"), HTTP_HX_REQUEST="true", HTTP_X_NYIOPS_VERSION=version
+    )
+    assert same.status_code == 204
+    Operation.objects.filter(pk=op.pk).update(state="succeeded")
+    changed = client.get(
+        reverse("operations:list-live"), HTTP_HX_REQUEST="true", HTTP_X_NYIOPS_VERSION=version
+    )
+    assert changed.status_code == 200 and "Succeeded" in changed.content.decode()

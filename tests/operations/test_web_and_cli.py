@@ -88,7 +88,7 @@ def test_customers_and_oncall_cannot_act(polled_fleet, nora, oncall_user, custom
 
     op = services.request_operation("haproxy-drain", "acme-web/web1", {}, by=nora)
     customer = client_for(customer_a_user)
-    for name in ("list", "plan"):
+    for name in ("list", "list-live", "plan"):
         assert customer.get(reverse(f"operations:{name}")).status_code == 403
     assert customer.get(reverse("operations:detail", args=[op.pk])).status_code == 403
     assert customer.post(reverse("operations:approve", args=[op.pk])).status_code == 403
