@@ -1,7 +1,7 @@
 """The alerts app's models, one module per concern; import them from here."""
 
 from alerts.models.alerts import Alert, AlertEvent, new_token
-from alerts.models.maintenance import Heartbeat, MaintenanceWindow
+from alerts.models.maintenance import Expectation, Heartbeat, MaintenanceWindow
 from alerts.models.notify import DeliveryAttempt, Notification, NotificationChannel
 from alerts.models.schedules import (
     EscalationPolicy,
@@ -18,6 +18,7 @@ __all__ = [
     "DeliveryAttempt",
     "EscalationPolicy",
     "EscalationStep",
+    "Expectation",
     "Heartbeat",
     "MaintenanceWindow",
     "Notification",
