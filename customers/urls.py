@@ -1,10 +1,19 @@
 from django.urls import path
 
-from customers import views
+from customers import portal, views
 
 app_name = "customers"
 
 urlpatterns = [
     path("", views.portal, name="portal"),
+    # One URL per live widget of the portal (customers:widget-services, ...).
+    *(
+        path(f"live/{name}/", views.widget, {"name": name}, name=f"widget-{name}")
+        for name in portal.WIDGETS
+    ),
     path("hosts/<int:host_id>/", views.host_detail, name="host"),
+    path("requests/new/", views.request_new, name="request-new"),
+    path("requests/<int:request_id>/", views.request_detail, name="request"),
+    path("requests/<int:request_id>/live/", views.request_status, name="request-status"),
+    path("requests/<int:request_id>/cancel/", views.request_cancel, name="request-cancel"),
 ]

@@ -1,27 +1,65 @@
-"""The customer portal. Every queryset here goes through customers.scoping.scope()."""
+"""The customer portal. Every queryset here goes through customers.scoping.scope(), and the
+customer always comes from `customer_of(request.user)`, never from the URL or a form.
 
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+Views are thin: resolve the object through scope (another tenant's id and a missing id are
+the same 404), validate a form, call a service, render. Widgets share their context
+function with the page (customers.portal) and answer 204 when the client shows this version.
+"""
 
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers import jail_requests
+from customers import portal as portal_data
+from customers.forms import JailRequestForm
+from customers.models import JailRequest
 from customers.scoping import customer_of, scope
-from hosts.models import Cluster, Host
+from hosts.models import Host
+from hosts.views import VERSION_HEADER, is_partial, unchanged
 from nyiops.access import customer_required
+
+
+def widget_context(name: str, customer, data: dict | None = None) -> dict:
+    func, template, every = portal_data.WIDGETS[name]
+    return {
+        "w": data if data is not None else func(customer),
+        "widget": name,
+        "widget_url": reverse(f"customers:widget-{name}"),
+        "every": every,
+        "template": template,
+    }
 
 
 @customer_required
 @require_GET
 def portal(request):
+    customer = customer_of(request.user)
+    widgets = {name: widget_context(name, customer) for name in portal_data.WIDGETS}
     return render(
         request,
         "customers/portal.html",
         {
-            "customer": customer_of(request.user),
-            "hosts": scope(Host.objects.all(), request.user),
-            "clusters": scope(Cluster.objects.all(), request.user).prefetch_related(
-                "members__host"
-            ),
+            "customer": customer,
+            "widgets": widgets,
+            "hosts": scope(Host.objects.all(), request.user).order_by("name"),
         },
     )
+
+
+@customer_required
+@require_GET
+def widget(request, name: str):
+    if not is_partial(request):
+        return redirect("customers:portal")
+    ctx = widget_context(name, customer_of(request.user))
+    if unchanged(request, ctx["w"]["version"]):
+        return HttpResponse(status=204)
+    response = render(request, ctx["template"], {"c": ctx})
+    response[VERSION_HEADER] = ctx["w"]["version"]
+    return response
 
 
 @customer_required
@@ -29,3 +67,84 @@ def portal(request):
 def host_detail(request, host_id: int):
     host = get_object_or_404(scope(Host.objects.all(), request.user), pk=host_id)
     return render(request, "customers/host_detail.html", {"host": host})
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def request_new(request):
+    """The jail request form. "Preview" shows the placement and creates nothing; "Send"
+    creates the request (re-checking everything) and goes to its page."""
+    customer = customer_of(request.user)
+    initial = {}
+    source = request.GET.get("twin_of", "")
+    if source.isdigit():
+        initial = {"purpose": "twin", "twin_of": source}
+    form = JailRequestForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid() and request.POST.get("send"):
+        try:
+            req = jail_requests.create(customer, request.user, form.cleaned_data)
+        except jail_requests.Refused as exc:
+            for field, message in exc.errors.items():
+                form.add_error(None if field not in form.fields else field, message)
+        else:
+            messages.success(request, f"Request for {req.name} sent: the NOC reviews it.")
+            return redirect("customers:request", req.pk)
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(
+        request,
+        "customers/request_form.html",
+        {"form": form, "preview": form.preview, "customer": customer},
+        status=status,
+    )
+
+
+def _own_request(request, request_id: int) -> JailRequest:
+    return get_object_or_404(
+        scope(JailRequest.objects.select_related("host"), request.user), pk=request_id
+    )
+
+
+@customer_required
+@require_GET
+def request_detail(request, request_id: int):
+    req = _own_request(request, request_id)
+    c = {
+        "w": portal_data.request_status(req),
+        "widget": "request-status",
+        "widget_url": reverse("customers:request-status", args=[req.pk]),
+        "every": 3,
+    }
+    return render(request, "customers/request_detail.html", {"req": req, "c": c})
+
+
+@customer_required
+@require_GET
+def request_status(request, request_id: int):
+    req = _own_request(request, request_id)
+    if not is_partial(request):
+        return redirect("customers:request", req.pk)
+    w = portal_data.request_status(req)
+    if unchanged(request, w["version"]):
+        return HttpResponse(status=204)
+    c = {
+        "w": w,
+        "widget": "request-status",
+        "widget_url": reverse("customers:request-status", args=[req.pk]),
+        "every": 3,
+    }
+    response = render(request, "customers/partials/request_status.html", {"req": req, "c": c})
+    response[VERSION_HEADER] = w["version"]
+    return response
+
+
+@customer_required
+@require_POST
+def request_cancel(request, request_id: int):
+    req = _own_request(request, request_id)
+    try:
+        jail_requests.cancel(req.pk, request.user)
+    except jail_requests.Refused as exc:
+        messages.error(request, " ".join(exc.errors.values()))
+    else:
+        messages.success(request, f"Request for {req.name} withdrawn.")
+    return redirect("customers:request", req.pk)

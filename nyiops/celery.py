@@ -18,6 +18,7 @@ app.conf.task_routes = {
     "hosts.tasks.*": {"queue": "poll"},
     "operations.tasks.*": {"queue": "operations"},
     "alerts.tasks.*": {"queue": "notify"},
+    "customers.tasks.*": {"queue": "notify"},
 }
 # Beat only runs sweepers; per-host poll due-times are a column on Host.
 app.conf.beat_schedule = {

@@ -12,5 +12,6 @@ urlpatterns = [
     path("hosts/", include("hosts.urls")),
     path("alerts/", include("alerts.urls")),
     path("portal/", include("customers.urls")),
+    path("noc/jail-requests/", include("customers.noc_urls")),
     path("admin/", admin.site.urls),
 ]

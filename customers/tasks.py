@@ -1,0 +1,17 @@
+"""Customer-side Celery tasks: thin wrappers over customers.notices."""
+
+import smtplib
+
+from customers import notices
+from nyiops.tasks import Retry, nyiops_task
+
+
+@nyiops_task(
+    queue="notify",
+    soft_time_limit=30,
+    time_limit=40,
+    retry=Retry(on=(smtplib.SMTPException, ConnectionError, TimeoutError), max_retries=5),
+)
+def send_request_notice(request_id: int, kind: str) -> str:
+    sent = notices.deliver_request_notice(request_id, kind)
+    return f"request {request_id} {kind}: {sent} recipient(s)"
