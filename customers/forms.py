@@ -2,9 +2,10 @@
 live in customers.jail_requests.validate, so the CLI and the form refuse the same things."""
 
 from django import forms
+from django.contrib.auth.validators import UnicodeUsernameValidator
 
 from customers import jail_requests, placement
-from customers.choices import Affinity, JailPurpose
+from customers.choices import Affinity, JailPurpose, MembershipRole
 from customers.scoping import customer_of, scope
 from customers.validators import hostname_validator, jail_name_validator
 from hosts.models import Jail
@@ -78,3 +79,9 @@ class ApproveForm(forms.Form):
         super().__init__(*args, **kwargs)
         hosts = placement.jail_hosts(req.customer)
         self.fields["host"].choices = [("", "As previewed")] + [(h.pk, h.name) for h in hosts]
+
+
+class InviteForm(forms.Form):
+    username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=MembershipRole.choices, initial=MembershipRole.VIEWER)

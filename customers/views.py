@@ -7,15 +7,17 @@ function with the page (customers.portal) and answer 204 when the client shows t
 """
 
 from django.contrib import messages
+from django.contrib.auth.views import PasswordResetConfirmView
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers import jail_requests
+from customers import jail_requests, team
 from customers import portal as portal_data
-from customers.forms import JailRequestForm
-from customers.models import JailRequest
+from customers.forms import InviteForm, JailRequestForm
+from customers.models import JailRequest, Membership
 from customers.scoping import customer_of, scope
 from hosts.models import Host
 from hosts.views import VERSION_HEADER, is_partial, unchanged
@@ -148,3 +150,52 @@ def request_cancel(request, request_id: int):
     else:
         messages.success(request, f"Request for {req.name} withdrawn.")
     return redirect("customers:request", req.pk)
+
+
+def _admin_only(request):
+    if not team.is_customer_admin(request.user):
+        raise PermissionDenied("your company's portal admins only")
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def team_page(request):
+    _admin_only(request)
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = team.invite(request.user, **form.cleaned_data)
+        except team.TeamError as exc:
+            form.add_error("username", str(exc))
+        else:
+            messages.success(
+                request, f"{user.username} invited: they get an e-mail to set a password."
+            )
+            return redirect("customers:team")
+    members = scope(Membership.objects.select_related("user"), request.user).order_by(
+        "user__username"
+    )
+    return render(request, "customers/team.html", {"form": form, "members": members})
+
+
+@customer_required
+@require_POST
+def team_remove(request, user_id: int):
+    _admin_only(request)
+    membership = get_object_or_404(
+        scope(Membership.objects.select_related("user", "customer"), request.user), user_id=user_id
+    )
+    try:
+        team.remove(request.user, membership)
+    except team.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{membership.user.username} removed.")
+    return redirect("customers:team")
+
+
+class Welcome(PasswordResetConfirmView):
+    """The invite link: an invited user chooses a password, then logs in."""
+
+    template_name = "customers/welcome.html"
+    success_url = "/login/"

@@ -98,6 +98,12 @@ class Case:
     method: str = "get"
     state: Callable | None = None  # (b) -> a value that a write would change
     headers: tuple = ()
+    admin: bool = False  # the route is for customer admins: A asks as an admin
+
+
+def _b_user_state(b):
+    user = type(b.user).objects.get(pk=b.user.pk)
+    return (user.is_active, user.membership.customer_id, user.membership.role)
 
 
 def _b_request_state(b):
@@ -110,6 +116,9 @@ CASES: dict[str, Case] = {
     "customers:request": Case(lambda b: b.request.pk),
     "customers:request-status": Case(lambda b: b.request.pk, headers=HTMX),
     "customers:request-cancel": Case(lambda b: b.request.pk, method="post", state=_b_request_state),
+    "customers:team-remove": Case(
+        lambda b: b.user.pk, method="post", state=lambda b: _b_user_state(b), admin=True
+    ),
 }
 
 
@@ -166,6 +175,9 @@ def test_another_customers_object_is_the_same_404_as_a_missing_one(
 ):
     case = CASES[route.name]
     before = case.state(b_objects) if case.state else None
+    if case.admin:
+        customer_a_user.membership.role = "admin"
+        customer_a_user.membership.save()
     client.force_login(customer_a_user)
     send = getattr(client, case.method)
 
