@@ -20,7 +20,7 @@ from customers.choices import ACTIVE_STATUSES, Affinity
 from customers.models import Customer, JailRequest
 from customers.quotas import limit_for
 from hosts.choices import HostRole, Reachability
-from hosts.health import DEFAULT_THRESHOLDS
+from hosts.health.verdicts import DEFAULT_THRESHOLDS
 from hosts.models import CarpVhid, Host, Jail, ZPool
 
 GIB = 1024**3

@@ -21,9 +21,10 @@ from django.utils import timezone
 from customers.choices import ACTIVE_STATUSES, RequestStatus
 from customers.models import Customer, JailRequest
 from hosts.choices import ClusterKind
-from hosts.dashboard_clusters import Filters, cluster_views, digest
-from hosts.dashboard_storage import GOOD_BACKUP_EXIT
-from hosts.dashboard_storage import backups as backup_verdicts
+from hosts.dashboard.backups import backups as backup_verdicts
+from hosts.dashboard.clusters import cluster_views
+from hosts.dashboard.common import Filters, digest
+from hosts.dashboard.storage import GOOD_BACKUP_EXIT
 from hosts.models import BackupJob, Cluster, ClusterMember, Jail
 
 KIND_WORDS = {

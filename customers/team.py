@@ -22,8 +22,8 @@ from django.utils.http import urlsafe_base64_encode
 from audit.services import record
 from customers.choices import MembershipRole
 from customers.models import Membership
-from customers.roles import CUSTOMER, ensure_role_groups
 from customers.scoping import customer_of
+from nyiops.roles import CUSTOMER, ensure_role_groups
 
 
 class TeamError(Exception):

@@ -16,12 +16,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from customers import jail_requests, team
 from customers import portal as portal_data
+from customers.access import customer_required
 from customers.forms import InviteForm, JailRequestForm
 from customers.models import JailRequest, Membership
 from customers.scoping import customer_of, scope
 from hosts.models import Host
 from hosts.views import VERSION_HEADER, is_partial, unchanged
-from nyiops.access import customer_required
 
 
 def widget_context(name: str, customer, data: dict | None = None) -> dict:

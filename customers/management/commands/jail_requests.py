@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from customers import jail_requests
 from customers.forms import JailRequestForm
 from customers.models import Customer, JailRequest
-from customers.roles import is_noc
 from customers.scoping import customer_of, scope
 from hosts.models import Jail
+from nyiops.roles import is_noc
 
 
 def as_dict(req: JailRequest) -> dict:
