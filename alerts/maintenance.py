@@ -6,7 +6,7 @@ hosts; a window on a customer covers everything of that customer."""
 
 from django.db.models import Q
 
-from alerts.models import Alert, MaintenanceWindow
+from alerts.models import Alert, Expectation, MaintenanceWindow
 from hosts.models import ClusterMember
 
 
@@ -31,3 +31,12 @@ def covering_window(alert: Alert, now) -> MaintenanceWindow | None:
     if alert.customer_id:
         match |= Q(customer_id=alert.customer_id)
     return active_windows(now).filter(match).order_by("-ends_at").first()
+
+
+def covering_expectation(alert: Alert, now) -> Expectation | None:
+    """A change that predicted exactly this finding (operation-scoped silence)."""
+    return (
+        Expectation.objects.filter(dedup_key=alert.dedup_key, starts_at__lte=now, ends_at__gt=now)
+        .order_by("-ends_at")
+        .first()
+    )

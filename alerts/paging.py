@@ -82,6 +82,18 @@ def suppress(alert: Alert, window, now) -> None:
     )
 
 
+def suppress_expected(alert: Alert, expectation, now) -> None:
+    alert.save(update_fields=["suppressed"])
+    disarm(alert, reason="expected")
+    timeline.log(
+        alert,
+        EventKind.SUPPRESSED,
+        f"expected, {expectation.owner} ({expectation.reason}): recorded, not paging until "
+        f"{expectation.ends_at:%Y-%m-%d %H:%M:%S} UTC",
+        at=now,
+    )
+
+
 def _rate_capped(alert: Alert, now) -> bool:
     snap = alert.policy_snapshot
     cap = snap.get("max_pages_per_hour") if snap else None

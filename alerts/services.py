@@ -59,9 +59,13 @@ def _open_alert(finding: Finding, now, windows_exist: bool) -> tuple[Alert, bool
     )
     window = maintenance.covering_window(alert, now) if windows_exist else None
     operation = (finding.details or {}).get("operation")
+    expectation = maintenance.covering_expectation(alert, now) if window is None else None
     if window is not None:
         alert.expected, alert.suppressed = True, True
         alert.expected_reason = f"maintenance window '{window.reason}' on {window.target_label}"
+    elif expectation is not None:
+        alert.expected, alert.suppressed = True, True
+        alert.expected_reason = f"{expectation.owner} ({expectation.reason})"[:200]
     elif operation:
         alert.expected, alert.expected_reason = True, f"operation {operation}"
     policy = routing.choose_policy(alert)
@@ -79,6 +83,8 @@ def _open_alert(finding: Finding, now, windows_exist: bool) -> tuple[Alert, bool
     timeline.log(alert, EventKind.OPENED, text, at=now, data={"finding": finding.details})
     if window is not None:
         paging.suppress(alert, window, now)
+    elif expectation is not None:
+        paging.suppress_expected(alert, expectation, now)
     elif policy is None:
         timeline.log(
             alert, EventKind.ESCALATED, "no escalation policy matches: nobody paged", at=now

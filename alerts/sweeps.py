@@ -59,11 +59,15 @@ def release_silenced(now) -> int:
     for alert in Alert.objects.open().filter(suppressed=True)[:BATCH]:
         if maintenance.covering_window(alert, now) is not None:
             continue
+        if maintenance.covering_expectation(alert, now) is not None:
+            continue
         with transaction.atomic():
             if not Alert.objects.filter(pk=alert.pk, suppressed=True).update(suppressed=False):
                 continue
             alert.suppressed = False
-            timeline.log(alert, EventKind.UNSUPPRESSED, "maintenance window ended", at=now)
+            timeline.log(
+                alert, EventKind.UNSUPPRESSED, "maintenance window or expectation ended", at=now
+            )
             if paging.arm(alert, now, reason="still firing after maintenance: paging"):
                 released += 1
     return released

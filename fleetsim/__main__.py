@@ -10,6 +10,7 @@ import sys
 
 from . import ctl
 from .faults import FaultError
+from .shell import needs_stdin
 from .spec import SpecError, load_spec
 
 
@@ -59,7 +60,8 @@ def _exec(args) -> int:
     command = (
         args.command if args.command is not None else os.environ.get("SSH_ORIGINAL_COMMAND", "")
     )
-    out, err, rc = ctl.exec_command(args.state, args.host, command)
+    stdin = sys.stdin.read() if needs_stdin(command) and not sys.stdin.isatty() else ""
+    out, err, rc = ctl.exec_command(args.state, args.host, command, stdin)
     sys.stdout.write(out)
     sys.stderr.write(err)
     return rc

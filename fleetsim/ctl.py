@@ -17,7 +17,7 @@ from . import commands, dynamics, faults
 from .faults import FaultError
 from .state import Fleet, read_json
 
-MULTI = {"garbage", "truncate", "disk-fail", "backend-down", "backup-fail"}
+MULTI = {"garbage", "truncate", "disk-fail", "backend-down", "backup-fail", "refuse-master"}
 
 
 def _spec(state_dir: Path) -> dict:
@@ -151,7 +151,7 @@ def status(state_dir) -> dict:
     }
 
 
-def exec_command(state_dir, host: str, command: str) -> tuple[str, str, int]:
+def exec_command(state_dir, host: str, command: str, stdin: str = "") -> tuple[str, str, int]:
     """Run one exec string against the persisted state (sshd ForceCommand uses this).
     With a server running the state is read but not written (the server owns it)."""
     state_dir = Path(state_dir)
@@ -165,7 +165,7 @@ def exec_command(state_dir, host: str, command: str) -> tuple[str, str, int]:
             fleet = Fleet(spec, state_dir)
             faults.reconcile(fleet)
             dynamics.advance(fleet, fleet.now())
-            result = commands.run(fleet, host, command)
+            result = commands.run(fleet, host, command, stdin)
             if alone:
                 fleet.save()
     return result

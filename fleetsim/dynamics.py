@@ -48,7 +48,13 @@ def demotion(fleet, host: str) -> int:
 
 
 def adv_interval(fleet, host: str, e: dict) -> float:
-    return e["advbase"] + min(e["advskew"] + max(demotion(fleet, host), 0), 240) / 256
+    # carp.c DEMOTE_ADVSKEW(): advskew + demotion, clamped to 0..CARP_MAXSKEW (240)
+    return e["advbase"] + min(max(e["advskew"] + demotion(fleet, host), 0), 240) / 256
+
+
+def refuses_master(fleet, host: str, e: dict) -> bool:
+    """The `refuse-master VHID` fault: this node never takes MASTER on that vhid."""
+    return any(int(f["args"][0]) == e["vhid"] for f in fleet.host_faults(host, "refuse-master"))
 
 
 def set_state(fleet, host: str, e: dict, new: str, why: str) -> None:
@@ -95,6 +101,9 @@ def carp_group(fleet, nodes: list, now: float, linked: bool) -> None:
         t, i = best
         host, e = nodes[i]
         if e["state"] != "MASTER":
+            if refuses_master(fleet, host, e):
+                e["last_heard"] = t  # it saw the timeout and stayed BACKUP
+                continue
             set_state(fleet, host, e, "MASTER", "master down")
             e["next_ad"] = t
             continue
@@ -114,11 +123,13 @@ def receive(fleet, host: str, e: dict, sender_tv: float, sender_demote: int, t: 
             e["last_heard"] = t
         return
     preempt = fleet.hosts[host]["sysctl"]["net.inet.carp.preempt"]
-    if preempt and mine < sender_tv:
+    if refuses_master(fleet, host, e):
+        e["last_heard"] = t
+    elif preempt and mine < sender_tv:
         set_state(fleet, host, e, "MASTER", "preempting a slower master")
         e["next_ad"] = t
     elif sender_tv > 3 * e["advbase"]:
-        set_state(fleet, host, e, "MASTER", "master down")
+        set_state(fleet, host, e, "MASTER", "master will time out")
         e["next_ad"] = t
     else:
         e["last_heard"] = t
@@ -151,9 +162,16 @@ def boot(fleet, name: str, now: float) -> None:
 
 
 def demote(fleet, name: str, delta: int, why: str) -> None:
-    sysctl = fleet.hosts[name]["sysctl"]
+    """carp_demote_adj(): add to the demotion and advertise at once (carp_sendall_task), so
+    a preempting peer hears the slower advertisement without waiting an interval."""
+    host = fleet.hosts[name]
+    sysctl = host["sysctl"]
     sysctl["net.inet.carp.demotion"] += delta
     fleet.log(name, f"carp: demoted by {delta} to {sysctl['net.inet.carp.demotion']} ({why})")
+    now = fleet.now()
+    for e in host["carp"]:
+        if e["state"] == "MASTER":
+            e["next_ad"] = min(e["next_ad"], now)
 
 
 def pfsync(fleet, name: str, host: dict, now: float) -> None:

@@ -29,6 +29,7 @@ KINDS = {
     "split-brain": ((), True),
     "pfsync-down": ((), False),
     "backup-fail": (("JOB", "CODE"), False),
+    "refuse-master": (("VHID",), False),
 }
 
 
@@ -106,6 +107,9 @@ def _check_member(topo: dict, host: dict, kind: str, args: list[str]) -> None:
         pairs = {f"{b['name']}/{s['name']}" for b in hap["backends"] for s in b["servers"]}
         if args[0] not in pairs:
             raise FaultError(f"{name}: no HAProxy server {args[0]!r}")
+    elif kind == "refuse-master":
+        if args[0] not in {str(e["vhid"]) for e in host["carp"]}:
+            raise FaultError(f"{name}: no CARP vhid {args[0]!r}")
     elif kind == "pfsync-down" and not host["pfsync"]:
         raise FaultError(f"{name}: no pfsync")
     elif kind == "backup-fail":

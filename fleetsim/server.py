@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncssh
 
 from . import commands, dynamics, faults, inventory, keys, scale
+from .shell import needs_stdin
 from .spec import load_spec
 from .state import Fleet, atomic_write, read_json
 
@@ -87,6 +88,15 @@ class ExecSession(asyncssh.SSHServerSession):
         self.fs, self.name = fleet_server, name
         self.chan = None
         self.command = None
+        self.stdin: list[str] = []
+        self.eof = asyncio.Event()
+
+    def data_received(self, data, datatype):
+        self.stdin.append(data)
+
+    def eof_received(self):
+        self.eof.set()
+        return True  # half-close: the output still goes back after the client's EOF
 
     def connection_made(self, chan):
         self.chan = chan
@@ -113,7 +123,11 @@ class ExecSession(asyncssh.SSHServerSession):
         delay = self.fs.slow(self.name)
         if delay:
             await asyncio.sleep(delay)
-        out, err, rc = commands.run(self.fs.fleet, self.name, self.command or "")
+        command = self.command or ""
+        if needs_stdin(command):
+            # like sshd's pipe: the reader gets everything the client sent, up to its EOF
+            await self.eof.wait()
+        out, err, rc = commands.run(self.fs.fleet, self.name, command, "".join(self.stdin))
         try:
             if out:
                 self.chan.write(out)

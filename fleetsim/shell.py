@@ -2,12 +2,16 @@
 
 Supported: `;` `&&` `||` `|`, newlines, single and double quotes, backslashes, `#`
 comments, `$?` `$VAR` `${VAR}` (expanded when the command runs, so `echo "rc $?"` sees the
-previous exit status), redirections (`[N]>`/`>>`/`>|`/`<` /dev/null, `[N]>&M`, `[N]>&-`,
-left to right; a command's stderr sent to stdout follows its stdout; any other file answers
-`sh: cannot create FILE: Read-only file system`, exit 2), `VAR=value cmd` and bare
-`VAR=value`, `export`, `echo`, `true`, `false`, `exit`, and the wrappers `sh -c`/`/bin/sh
--c`, `timeout [-k N] [-s SIG] N`, `doas`/`sudo`, `env`, `nice`, `command`, `exec`. Anything
-else goes to the command table; an unknown name answers `sh: NAME: not found`, exit 127.
+previous exit status), redirections (`[N]>`/`>>`/`>|`/`<` to /dev/null or to a file of the
+host's virtual filesystem, `[N]>&M`, `[N]>&-`, left to right; a command's stderr sent to
+stdout follows its stdout), `VAR=value cmd` and bare `VAR=value`, `export`, `echo`, `true`,
+`false`, `exit`, and the wrappers `sh -c`/`/bin/sh -c`, `timeout [-k N] [-s SIG] N`,
+`doas`/`sudo`, `env`, `nice`, `command`, `exec`. Anything else goes to the command table;
+an unknown name answers `sh: NAME: not found`, exit 127.
+
+The session's stdin (what the SSH client sent before EOF) goes to the first command that
+reads it, as with a real pipe; ``needs_stdin`` tells the server beforehand whether a
+command line reads it at all, so a client that never closes stdin is not waited for.
 """
 
 from __future__ import annotations
@@ -215,10 +219,17 @@ def parse(text: str) -> list[tuple[str | None, list[list[Word | Redir]]]]:
 
 
 class Shell:
-    """One `sh -c` run: ``dispatch(argv, stdin, env) -> (stdout, stderr, rc)``."""
+    """One `sh -c` run: ``dispatch(argv, stdin, env) -> (stdout, stderr, rc)``.
 
-    def __init__(self, dispatch, env: dict | None = None):
+    ``fs`` is the host's filesystem (``vfs.View``-like: read/write raising errors whose
+    str() is the errno text) for redirections to files; ``stdin`` the session's input."""
+
+    def __init__(self, dispatch, env: dict | None = None, fs=None, stdin: str = ""):
         self.dispatch = dispatch
+        self.fs = fs
+        # the session's input, shared with `sh -c` children; [None] once a command read it
+        self.stdin_box: list = stdin if isinstance(stdin, list) else [stdin]
+        self._hand_down: list | None = None  # the box a `sh -c` about to run inherits
         self.vars = dict(env or {})
         self.exported: set[str] = set(self.vars)
         self.rc = 0
@@ -239,7 +250,7 @@ class Shell:
         for connector, pipeline in parse(text):
             if (connector == "&&" and self.rc != 0) or (connector == "||" and self.rc == 0):
                 continue
-            data = ""
+            data = None  # the first stage reads the session's stdin, if anything does
             for k, words in enumerate(pipeline):
                 data, rc = self._simple(words, data, depth)
                 if k < len(pipeline) - 1:
@@ -260,11 +271,13 @@ class Shell:
                 out.append(str(self.vars.get(val, "")))
         return "".join(out)
 
-    def _simple(self, words: list, stdin: str, depth: int) -> tuple[str, int]:
-        """Run one simple command; return what it sends to its stdout (pipe or shell out)."""
+    def _simple(self, words: list, piped: str | None, depth: int) -> tuple[str, int]:
+        """Run one simple command; return what it sends to its stdout (pipe or shell out).
+        ``piped`` is the previous stage's output, None for a pipeline's first stage."""
         assigns = {}
         argv = []
-        fds = {0: "in", 1: "out", 2: "err"}  # where each fd goes: in/out/err/null
+        # where each fd goes: "in"/"out"/"err"/"null", ("file", path) or ("text", data)
+        fds: dict = {0: "in", 1: "out", 2: "err"}
         for w in words:
             if isinstance(w, Redir):
                 error = self._redirect(w, fds)
@@ -281,12 +294,28 @@ class Shell:
             self.vars.update(assigns)
             return "", 0
         env = {k: self.vars[k] for k in self.exported if k in self.vars} | assigns
+        if fds[0] == "in":
+            stdin = piped if piped is not None else self._session_stdin(argv)
+        else:
+            stdin = fds[0][1] if isinstance(fds[0], tuple) and fds[0][0] == "text" else ""
         saved, self.err = self.err, []
         try:
-            out, rc = self.command(argv, stdin if fds[0] == "in" else "", env, depth)
+            out, rc = self.command(argv, stdin, env, depth)
         finally:
             err, self.err = "".join(self.err), saved
+            self._hand_down = None
         return self._route([(1, out), (2, err)], fds), rc
+
+    def _session_stdin(self, argv: list[str]) -> str:
+        """The session's input goes to the first command that reads it, like a pipe."""
+        inner = innermost(argv)
+        if inner[:1] and inner[0].rsplit("/", 1)[-1] in ("sh", "bash") and inner[1:2] == ["-c"]:
+            self._hand_down = self.stdin_box  # the script's commands read it, or not
+            return ""
+        if self.stdin_box[0] is None or not reads_stdin(inner):
+            return ""
+        data, self.stdin_box[0] = self.stdin_box[0], None
+        return data
 
     def _redirect(self, r: Redir, fds: dict) -> str | None:
         """Apply one redirection to ``fds``; return sh's error text when it fails."""
@@ -300,20 +329,37 @@ class Shell:
             fds[fd] = "null" if target == "-" else fds[int(target)]
         elif target == "/dev/null":
             fds[fd] = "null"
-        elif r.op == "<":
-            return f"cannot open {target}: No such file or directory"
-        else:  # no writable files in the simulator
+        elif self.fs is None:
+            if r.op == "<":
+                return f"cannot open {target}: No such file or directory"
             return f"cannot create {target}: Read-only file system"
+        elif r.op == "<":
+            try:
+                fds[fd] = ("text", self.fs.read(target))
+            except OSError as exc:
+                return f"cannot open {target}: {exc}"
+        else:
+            try:  # sh creates (and for `>`, truncates) the file before the command runs
+                self.fs.write(target, "", append=r.op in (">>", "<>"))
+            except OSError as exc:
+                return f"cannot create {target}: {exc}"
+            fds[fd] = ("file", target)
         return None
 
     def _route(self, streams: list[tuple[int, str]], fds: dict) -> str:
         """Send each (fd, text) where ``fds`` points; return the part bound for stdout."""
         out = []
         for fd, text in streams:
-            if fds.get(fd) == "out":
+            where = fds.get(fd)
+            if where == "out":
                 out.append(text)
-            elif fds.get(fd) == "err":
+            elif where == "err":
                 self.err.append(text)
+            elif isinstance(where, tuple) and where[0] == "file" and text:
+                try:
+                    self.fs.write(where[1], text, append=True)
+                except OSError as exc:
+                    self.err.append(f"sh: {where[1]}: {exc}\n")
         return "".join(out)
 
     def command(self, argv: list[str], stdin: str, env: dict, depth: int) -> tuple[str, int]:
@@ -328,6 +374,9 @@ class Shell:
             return " ".join(args) + nl, 0
         if name in ("true", ":"):
             return "", 0
+        if name == "!" and args:  # `! cmd`: the status inverted (of a simple command)
+            out, rc = self.command(args, stdin, env, depth)
+            return out, int(rc == 0)
         if name == "false":
             return "", 1
         if name == "exit":
@@ -356,9 +405,11 @@ class Shell:
         if depth >= MAX_DEPTH:
             self.err.append("sh: too many nested shells\n")
             return "", 2
-        # `... | sh` reads its script from stdin
-        script = stdin if args[:1] != ["-c"] or len(args) < 2 else args[1]
-        sub = Shell(self.dispatch, env)
+        # `... | sh` reads its script from stdin; `sh -c` passes stdin on to the script
+        with_c = args[:1] == ["-c"] and len(args) >= 2
+        script = args[1] if with_c else stdin
+        box, self._hand_down = self._hand_down, None
+        sub = Shell(self.dispatch, env, self.fs, (box or [stdin]) if with_c else "")
         sub.rc = self.rc
         sub.run(script, depth + 1)
         self.err.extend(sub.err)
@@ -400,3 +451,62 @@ def unwrap(name: str, args: list[str]) -> list[str] | None:
     if name in ("command", "exec"):
         return args
     return None
+
+
+# --- who reads the session's stdin ---------------------------------------------------------
+
+FILTERS = {"cat", "sha256", "md5", "wc", "head", "tail", "sort", "uniq", "tee", "sed", "awk"}
+
+
+def reads_stdin(argv: list[str]) -> bool:
+    """Whether this command (wrappers already unwrapped) reads its standard input."""
+    if not argv:
+        return False
+    name = argv[0].rsplit("/", 1)[-1]
+    operands = [a for a in argv[1:] if not a.startswith("-") or a == "-"]
+    if name in ("sh", "bash"):
+        return argv[1:2] != ["-c"]
+    if name == "tee":
+        return True
+    if name in FILTERS:
+        return not operands or "-" in operands
+    if name == "grep":
+        return len(operands) <= 1
+    if name == "socat":
+        return any(a.lower() in ("stdio", "-", "stdin") for a in operands)
+    if name == "pfctl":
+        return any(a == "-" for a in argv[1:]) and any("f" in a for a in argv[1:] if a[:1] == "-")
+    return name == "read"
+
+
+def needs_stdin(text: str, depth: int = 0) -> bool:
+    """Whether running ``text`` would read the session's stdin (decided before it runs)."""
+    try:
+        items = parse(text)
+    except ShellSyntaxError:
+        return False
+    for _connector, pipeline in items:
+        words = pipeline[0]
+        if any(isinstance(w, Redir) and w.op in ("<", "<&", "<>") for w in words):
+            continue
+        argv = innermost([_text(w) for w in words if isinstance(w, Word) and not w.assign])
+        if not argv:
+            continue
+        name = argv[0].rsplit("/", 1)[-1]
+        if name in ("sh", "bash") and argv[1:2] == ["-c"] and len(argv) > 2:
+            if depth < MAX_DEPTH and needs_stdin(argv[2], depth + 1):
+                return True
+            continue
+        if reads_stdin(argv):
+            return True
+    return False
+
+
+def innermost(argv: list[str]) -> list[str]:
+    """The command that timeout/doas/env/... wrap (argv itself when not wrapped)."""
+    while argv:
+        inner = unwrap(argv[0].rsplit("/", 1)[-1], argv[1:])
+        if inner is None:
+            break
+        argv = _env_prefix(inner)[1]
+    return argv

@@ -17,7 +17,7 @@ import os
 import time
 from pathlib import Path
 
-from . import build
+from . import build, vfs
 
 
 class Clock:
@@ -77,6 +77,7 @@ class Fleet:
                 host = build.host(h, spec, now)
                 host["spec_digest"] = key
                 self.hosts[h["name"]] = host
+            vfs.seed(self.hosts[h["name"]])
         # job runtime lives in the target host's state; this is just name -> spec entry
         self.jobs = {j["name"]: j for j in spec["backup_jobs"]}
         self.applied: list[dict] = meta.get("applied", [])

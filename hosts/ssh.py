@@ -279,9 +279,15 @@ class SSHConnection:
         return self._transport.is_active() and self._transport.is_authenticated()
 
     def run(
-        self, argv: list[str] | str, *, timeout: float | None = None, max_bytes: int = 4 << 20
+        self,
+        argv: list[str] | str,
+        *,
+        timeout: float | None = None,
+        max_bytes: int = 4 << 20,
+        stdin: bytes | None = None,
     ) -> CommandResult:
-        """argv list -> shlex.join; a str is an already-built script from fixed strings."""
+        """argv list -> shlex.join; a str is an already-built script from fixed strings.
+        `stdin` is sent then closed (EOF), for `cat > PATH` file writes."""
         timeout = self.target.command_timeout if timeout is None else timeout
         script = argv if isinstance(argv, str) else shlex.join(argv)
         if not script.strip():
@@ -301,6 +307,8 @@ class SSHConnection:
             raise SSHError(reason, kind="unreachable") from None
         try:
             self._exec(chan, command, min(self.target.channel_timeout, timeout))
+            if stdin is not None:
+                self._send_stdin(chan, stdin, start + timeout)
             out, err = _Capped(max_bytes), _Capped(max_bytes)
             if not self._collect(chan, start + timeout, out, err):
                 raise SSHError(
@@ -352,6 +360,26 @@ class SSHConnection:
             raise SSHError(reason, kind="protocol", command_sent=True) from None
         finally:
             timer.cancel()
+
+    @staticmethod
+    def _send_stdin(chan: paramiko.Channel, data: bytes, deadline: float) -> None:
+        # sendall() could wait forever on a full window; send in chunks under our deadline.
+        view = memoryview(data)
+        try:
+            while view:
+                if time.monotonic() >= deadline:
+                    raise SSHError(
+                        "timed out sending input", kind="command_timeout", command_sent=True
+                    )
+                if not chan.send_ready():
+                    select.select([], [], [], 0.05)
+                    continue
+                sent = chan.send(view[:_CHUNK])
+                view = view[sent:]
+            chan.shutdown_write()  # EOF: `cat > PATH` finishes
+        except _NET_ERRORS as exc:
+            reason = f"sending input failed: {exc or type(exc).__name__}"
+            raise SSHError(reason, kind="protocol", command_sent=True) from None
 
     @staticmethod
     def _collect(chan: paramiko.Channel, deadline: float, out: _Capped, err: _Capped) -> bool:

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "customers",
     "hosts",
     "alerts",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -309,3 +310,35 @@ NYIOPS_SSH_TIMEOUTS = {
     "command": env.float("NYIOPS_SSH_COMMAND_TIMEOUT", default=15.0),
 }
 NYIOPS_METRICS_RETENTION = timedelta(days=env.int("NYIOPS_METRICS_RETENTION_DAYS", default=30))
+
+# Operations (issue 10; docs/operations.md). Approval policy per kind: `second_person` means
+# the requester cannot approve their own request.
+NYIOPS_OPERATION_APPROVAL = {
+    "carp-maintenance": {"second_person": True},
+    "carp-maintenance-end": {"second_person": False},
+    "pf-push": {"second_person": True},
+    "haproxy-drain": {"second_person": False},
+    "haproxy-undrain": {"second_person": False},
+    "disk-replace": {"second_person": False},
+    "mirror-clone": {"second_person": True},
+    "backup-now": {"second_person": False},
+}
+NYIOPS_OPERATION_APPROVAL_TTL_SECONDS = env.int(
+    "NYIOPS_OPERATION_APPROVAL_TTL_SECONDS", default=3600
+)
+# > the run task's hard time limit (570 s): a killed run's locks free themselves after it.
+NYIOPS_OPERATION_LOCK_LEASE_SECONDS = env.int("NYIOPS_OPERATION_LOCK_LEASE_SECONDS", default=600)
+NYIOPS_OPERATION_COMMAND_TIMEOUT_SECONDS = 30.0
+NYIOPS_OPERATION_VERIFY_INTERVAL_SECONDS = 0.5
+NYIOPS_OPERATION_REDISPATCH_SECONDS = 120
+NYIOPS_OPERATION_DECIDE_SECONDS = 1800
+NYIOPS_OPERATION_SILENCE_GRACE_SECONDS = env.int(
+    "NYIOPS_OPERATION_SILENCE_GRACE_SECONDS", default=300
+)
+NYIOPS_CARP_VERIFY_MARGIN_SECONDS = 5.0
+NYIOPS_DRAIN_MIN_UP = 1
+NYIOPS_DRAIN_MIN_UP_SHARE = 0.5
+NYIOPS_DRAIN_WAIT_SECONDS = env.int("NYIOPS_DRAIN_WAIT_SECONDS", default=300)
+NYIOPS_PF_CONFIRM_SECONDS = env.int("NYIOPS_PF_CONFIRM_SECONDS", default=300)
+NYIOPS_STEP_UP_KINDS = ("carp-maintenance", "pf-push", "mirror-clone")
+NYIOPS_STEP_UP_MINUTES = 15

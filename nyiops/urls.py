@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("hosts/", include("hosts.urls")),
     path("alerts/", include("alerts.urls")),
+    path("operations/", include("operations.urls")),
     path("portal/", include("customers.urls")),
     path("noc/jail-requests/", include("customers.noc_urls")),
     path("admin/", admin.site.urls),

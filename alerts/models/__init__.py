@@ -1,5 +1,5 @@
 from alerts.models.alerts import Alert, AlertEvent, new_token
-from alerts.models.maintenance import Heartbeat, MaintenanceWindow
+from alerts.models.maintenance import Expectation, Heartbeat, MaintenanceWindow
 from alerts.models.notify import DeliveryAttempt, Notification, NotificationChannel
 from alerts.models.schedules import (
     EscalationPolicy,
@@ -16,6 +16,7 @@ __all__ = [
     "DeliveryAttempt",
     "EscalationPolicy",
     "EscalationStep",
+    "Expectation",
     "Heartbeat",
     "MaintenanceWindow",
     "Notification",

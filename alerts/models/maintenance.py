@@ -53,3 +53,26 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Expectation(models.Model):
+    """A finding someone's change will cause on purpose (an operation's plan predicts that a
+    vhid moves to the peer), by dedup key: its alert is shown as expected and does not page
+    until `ends_at`. Written by whoever plans the change; alerts only reads it. Anything not
+    listed still pages."""
+
+    dedup_key = models.CharField(max_length=300, db_index=True)
+    owner = models.CharField(max_length=100, help_text='Who expects it, e.g. "operation #12".')
+    reason = models.CharField(max_length=200, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+    def __str__(self):
+        return f"{self.dedup_key} expected by {self.owner}"
+
+    @property
+    def target_label(self) -> str:
+        return self.owner

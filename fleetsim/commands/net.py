@@ -8,7 +8,8 @@ import math
 import time
 
 from .. import dynamics
-from . import command, usage
+from ..vfs import FsError, View
+from .base import command, usage
 
 PHYS_OPTIONS = (
     "options=4e504bb<RXCSUM,TXCSUM,VLAN_MTU,VLAN_HWTAGGING,JUMBO_MTU,VLAN_HWCSUM,"
@@ -367,9 +368,10 @@ def pfctl(ctx, args, stdin):
     if "f" in flags:
         if not files:
             return usage("pfctl: option requires an argument -- f")
-        text = ctx.host["files"].get(files[0])
-        if text is None:
-            return usage(f"pfctl: {files[0]}: No such file or directory")
+        try:
+            text = View(ctx.fleet, ctx.name).read(files[0])
+        except FsError as exc:
+            return usage(f"pfctl: {files[0]}: {exc}")
         rules, errors = pf_check(files[0], text)
         if errors:
             return (

@@ -1,4 +1,4 @@
-"""uname, freebsd-version, uptime, hostname, date, cat, dmesg, rsync and small filters."""
+"""uname, freebsd-version, uptime, hostname, date, dmesg, rsync and small filters."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import time
 
 from .. import backups, dynamics
-from . import command, usage
+from .base import command, usage
 
 
 def kernel_ident(host: dict) -> str:
@@ -75,43 +75,6 @@ def date(ctx, args, stdin):
 @command("sleep")
 def sleep(ctx, args, stdin):
     return "", "", 0  # never block the event loop; callers only use it as a separator
-
-
-def files(ctx) -> dict:
-    host = ctx.host
-    out = dict(host["files"])
-    for name, rec in host["backups"].items():
-        job = ctx.fleet.jobs.get(name)
-        if job is not None:
-            out[job["log_path"]] = backups.log_text(rec, name)
-    out["/var/log/messages"] = "".join(line + "\n" for line in host["log"])
-    conf = []
-    for j in host["jails"]:
-        if j.get("conf", True):
-            conf.append(
-                f'{j["name"]} {{\n\thost.hostname = "{j["hostname"]}";\n'
-                f'\tpath = "{j["path"]}";\n'
-                + (f'\tip4.addr = "{j["ip4"]}";\n' if j["ip4"] else "")
-                + "}\n"
-            )
-    out["/etc/jail.conf"] = (
-        'exec.start = "/bin/sh /etc/rc";\nexec.stop = "/bin/sh '
-        '/etc/rc.shutdown";\nmount.devfs;\n\n' + "\n".join(conf)
-    )
-    return out
-
-
-@command("cat")
-def cat(ctx, args, stdin):
-    if not args:
-        return stdin, "", 0
-    table, out, err = files(ctx), [], []
-    for a in args:
-        if a in table:
-            out.append(table[a])
-        else:
-            err.append(f"cat: {a}: No such file or directory\n")
-    return "".join(out), "".join(err), 1 if err else 0
 
 
 @command("dmesg")

@@ -3,55 +3,11 @@
 from __future__ import annotations
 
 import re
-import time
 
-from . import command, usage
-from .storage import nice
+from .base import command, usage
+from .zformat import ALIASES, table
 
-ALIASES = {
-    "refer": "referenced",
-    "avail": "available",
-    "capacity": "cap",
-    "fragmentation": "frag",
-    "allocated": "alloc",
-    "dedupratio": "dedup",
-}
-LEFT = {"name", "mountpoint", "health", "type", "altroot"}
 SNAP_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
-
-
-def fmt(value, parsable: bool, col: str) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, tuple):
-        return str(value[0]) if parsable else f"{value[0]}{value[1]}"
-    if isinstance(value, str):
-        return value
-    if col == "creation":
-        return (
-            str(int(value)) if parsable else time.strftime("%a %b %e %k:%M %Y", time.gmtime(value))
-        )
-    return str(int(value)) if parsable else nice(value)
-
-
-def table(rows: list[dict], cols: list[str], scripted: bool, parsable: bool, tool: str):
-    keys = [ALIASES.get(c, c) for c in cols]
-    for k, c in zip(keys, cols, strict=True):
-        if rows and k not in rows[0]:
-            return usage(f"bad property list: invalid property '{c}'", 2)
-    cells = [[fmt(r[k], parsable, k) for k in keys] for r in rows]
-    if scripted:
-        return "".join("\t".join(c) + "\n" for c in cells), "", 0
-    header = [c.upper() for c in cols]
-    widths = [max(len(x) for x in [h] + [row[i] for row in cells]) for i, h in enumerate(header)]
-    out = []
-    for row in [header, *cells]:
-        parts = [
-            f"{v:<{w}}" if k in LEFT else f"{v:>{w}}"
-            for v, w, k in zip(row, widths, keys, strict=True)
-        ]
-        out.append("  ".join(parts).rstrip() + "\n")
-    return "".join(out), "", 0
 
 
 def _avail(host: dict, name: str) -> int:

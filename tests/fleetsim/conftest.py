@@ -144,11 +144,18 @@ class Client:
         c.get_transport().sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return c
 
-    def run(self, host: str, command: str, timeout: float = 10.0) -> tuple[str, str, int]:
+    def run(
+        self, host: str, command: str, timeout: float = 10.0, stdin: str | None = None
+    ) -> tuple[str, str, int]:
+        """Run one command; ``stdin`` is sent and then closed (EOF), as `ssh host cmd < f`."""
         c = self.conns.get(host)
         if c is None or not c.get_transport() or not c.get_transport().is_active():
             c = self.conns[host] = self.connect(host)
-        _, o, e = c.exec_command(command, timeout=timeout)
+        i, o, e = c.exec_command(command, timeout=timeout)
+        if stdin is not None:
+            i.write(stdin)
+            i.flush()
+            i.channel.shutdown_write()
         out, err = o.read().decode(), e.read().decode()
         return out, err, o.channel.recv_exit_status()
 

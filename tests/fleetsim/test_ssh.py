@@ -131,8 +131,10 @@ def test_redirections_through_ssh(fleet, ssh):
     assert (out, err, rc) == ("cannot open 'nosuch': no such pool\nrc 1\n", "", 0)
     out, err, rc = ssh.run("nas", "zpool status nosuch 2>/dev/null || hostname -s >&2")
     assert (out, err, rc) == ("", "nas\n", 0)
-    out, err, rc = ssh.run("nas", "freebsd-version >/tmp/v")
-    assert (out, err, rc) == ("", "sh: cannot create /tmp/v: Read-only file system\n", 2)
+    out, err, rc = ssh.run("nas", "freebsd-version >/tmp/v; cat /tmp/v")
+    assert (out, err, rc) == ("14.1-RELEASE-p5\n", "", 0)
+    out, err, rc = ssh.run("nas", "freebsd-version >/nodir/v")
+    assert (out, err, rc) == ("", "sh: cannot create /nodir/v: No such file or directory\n", 2)
     out, err, rc = ssh.run("nas", "freebsd-version &>/dev/null")
     assert (out, rc) == ("", 2) and "background jobs are not supported" in err
 

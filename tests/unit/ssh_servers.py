@@ -87,7 +87,7 @@ class SSHServer:
             "sh",
             "-c",
             process.command,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,  # so close() can find and kill everything it started
@@ -100,6 +100,16 @@ class SSHServer:
                 dst.write(chunk)
                 await dst.drain()  # honours the client's window: flow control is real
 
+        async def feed():  # the client's stdin, closed at its EOF (`cat > FILE` ends there)
+            try:
+                while chunk := await process.stdin.read(65536):
+                    proc.stdin.write(chunk.encode() if isinstance(chunk, str) else chunk)
+                    await proc.stdin.drain()
+            except (asyncssh.Error, OSError, BrokenPipeError):
+                pass
+            proc.stdin.close()
+
+        feeder = asyncio.ensure_future(feed())
         try:
             await asyncio.gather(
                 pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)
@@ -107,6 +117,8 @@ class SSHServer:
             process.exit(await proc.wait())
         except (asyncssh.Error, OSError, BrokenPipeError):
             await proc.wait()  # the client went away; leave the process to timeout(1)
+        finally:
+            feeder.cancel()
 
     def drop_connections(self) -> None:
         async def drop():

@@ -279,6 +279,22 @@ def test_run_quotes_argv_wraps_in_timeout_and_sets_c_locale(server, target):
         conn.close()
 
 
+def test_run_sends_stdin_then_eof_for_file_writes(server, target, tmp_path):
+    # `cat > PATH` with the content on stdin: the content never appears on a command line.
+    dest = tmp_path / "written.conf"
+    content = b"pass in quick on lo0 all\n" * 5000  # several SSH windows' worth
+    conn = connect(target)
+    try:
+        res = conn.run(f"cat > {dest}", stdin=content, timeout=5)
+        assert res.exit_status == 0
+        assert dest.read_bytes() == content
+        assert "pass in quick" not in server.commands[-1]
+        empty = conn.run(["wc", "-c"], stdin=b"", timeout=5)
+        assert empty.stdout.strip() == "0"
+    finally:
+        conn.close()
+
+
 @pytest.mark.parametrize(
     ("stall", "reason", "sent"),
     [
