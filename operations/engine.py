@@ -32,7 +32,7 @@ from django.utils import timezone
 from audit.services import record
 from hosts.freebsd.commands import Cmd
 from hosts.models import Host
-from hosts.polling import CONNECTIONS, poll_host, ssh_target
+from hosts.polling.run import CONNECTIONS, poll_host, ssh_target
 from hosts.ssh import SSHError
 from operations import actions, expectations, locks
 from operations.actions.base import Verdict, facts_hash

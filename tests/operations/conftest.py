@@ -2,7 +2,7 @@
 
 import pytest
 
-from customers.roles import NOC
+from nyiops.roles import NOC
 from tests.conftest import _user_in
 from tests.integration.conftest import fleet, poll_all, ssh_timeouts  # noqa: F401 - fixtures
 
