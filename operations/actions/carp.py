@@ -19,8 +19,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from hosts.freebsd import commands
-from hosts.health.verdicts import DEFAULT_THRESHOLDS
 from hosts.health.carp import CARP_KINDS
+from hosts.health.verdicts import DEFAULT_THRESHOLDS
 from hosts.models import CarpVhid, Host, HostFacts
 from operations import locks
 from operations.actions import register
