@@ -46,7 +46,8 @@ class ScopeEscape(Exception):
 def default_name(hostname: str) -> str:
     """The jail name a host name implies: its first label, made jail-safe."""
     label = hostname.split(".", 1)[0].lower()
-    return re.sub(r"[^a-z0-9_-]", "-", label)[:32] or "jail"
+    name = re.sub(r"[^a-z0-9_-]", "-", label)
+    return (name if name[:1].isalpha() else f"j{name}")[:32]
 
 
 def name_taken(customer: Customer, name: str, *, exclude_request: int | None = None) -> bool:
@@ -187,7 +188,10 @@ def approve(request_id: int, user, *, host_id: int | None = None) -> JailRequest
         req.decided_by, req.decided_at = user, timezone.now()
         req.save()
         check_scope(req)
-        req.operation_id = provisioning.start(req, user)
+        try:
+            req.operation_id = provisioning.start(req, user)
+        except provisioning.ProvisioningRefused as exc:
+            raise Refused({"__all__": f"The engine refused the plan: {exc}"}) from exc
         req.save(update_fields=["operation_id", "updated_at"])
         record(
             actor=user,

@@ -1,22 +1,127 @@
-"""The hand-over from an approved jail request to the operations engine.
+"""The hand-over from an approved jail request to the operations engine, and back.
 
-Owns the mapping request -> operation (kind, parameters) and operation progress -> the
-request's status in customer words. It must not run commands itself: the engine plans,
-locks, runs, verifies and rolls back; this module only asks for an operation and reads it.
+Owns the mapping request -> operation (kind, target, parameters) and operation state ->
+the request's status in customer words ("being set up: step 2 of 4", "ready", or the
+failure in plain words, never a stack trace). `sync_requests` is the one place that moves a
+request on from its operation; a beat task calls it, and the CLI and tests may too.
+
+It must not run commands itself: the engine plans, locks, runs, verifies and rolls back;
+this module only asks for an operation and reads it.
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.apps import apps
+from django.core.exceptions import ValidationError
+
+from customers.choices import JailPurpose, RequestStatus
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_SNAPSHOTS_SETTING = "NYIOPS_JAIL_TEMPLATES"
+
+
+class ProvisioningRefused(Exception):
+    """The engine would not plan the operation; `message` says why in NOC words."""
 
 
 def engine_available() -> bool:
     return apps.is_installed("operations")
 
 
+def operation_request(req) -> tuple[str, str, dict]:
+    """(kind, target, params) for a request: a twin clones its source on the source's host;
+    anything else is created from its release template (or empty)."""
+    from customers.jail_requests import TEMPLATES
+
+    params = {
+        "name": req.name,
+        "hostname": req.hostname,
+        "ip": req.ip,
+        "size_gb": req.size_gb,
+        "request": req.pk,
+    }
+    if req.purpose == JailPurpose.TWIN:
+        source = req.twin_of_label.rsplit(":", 1)[-1]
+        return "jail-twin", req.host.name, {**params, "source": source}
+    return "jail-create", req.host.name, {**params, "template": TEMPLATES.get(req.template, "")}
+
+
 def start(req, user) -> int | None:
-    """Ask the engine for the operation that provisions `req`; its id, or None while the
-    engine is not installed (the request then waits as approved)."""
+    """Plan and approve the provisioning operation (approval of the request is the NOC's
+    decision; the operation needs no second person). Its id, or None without the engine."""
     if not engine_available():
         return None
-    raise NotImplementedError("operations engine integration lands with the engine")
+    from operations import services
+
+    kind, target, params = operation_request(req)
+    try:
+        op = services.request_operation(
+            kind, target, params, by=user, reason=f"jail request #{req.pk} of {req.customer.slug}"
+        )
+        services.approve(op, by=user)
+    except services.PlanRefused as exc:
+        raise ProvisioningRefused(str(exc)) from exc
+    except (ValidationError, services.OperationError) as exc:
+        raise ProvisioningRefused(str(exc)) from exc
+    return op.pk
+
+
+def words_for(op) -> tuple[str, str]:
+    """(request status, customer text) for an operation's state."""
+    from operations.choices import OpState, StepState
+
+    if op is None:
+        return RequestStatus.APPROVED, "Approved: queued for setup."
+    steps = [s for s in op.steps.all() if s.phase == "forward"]
+    total = len(steps) or 1
+    done = sum(1 for s in steps if s.state in (StepState.DONE, StepState.SKIPPED))
+    if op.state in (OpState.PLANNED, OpState.APPROVED):
+        return RequestStatus.APPROVED, "Approved: queued for setup."
+    if op.state in (OpState.RUNNING, OpState.VERIFYING):
+        current = next((s for s in steps if s.state not in ("done", "skipped")), None)
+        what = f": {current.title.lower()}" if current else ""
+        return (
+            RequestStatus.PROVISIONING,
+            f"Being set up: step {min(done + 1, total)} of {total}{what}.",
+        )
+    if op.state == OpState.SUCCEEDED:
+        return RequestStatus.READY, "Ready: your jail is running."
+    if op.state == OpState.ROLLED_BACK:
+        return (
+            RequestStatus.FAILED,
+            "Setup did not complete and was undone cleanly; nothing was left behind. "
+            "Our NOC has the details and will retry or contact you.",
+        )
+    if op.state == OpState.NEEDS_ATTENTION:
+        return (
+            RequestStatus.FAILED,
+            "Setup stopped part-way and needs our NOC's attention; they have been told.",
+        )
+    return RequestStatus.FAILED, "Setup did not complete. Our NOC has the details."
+
+
+def sync_requests() -> int:
+    """Move approved and provisioning requests on from their operations; how many moved."""
+    if not engine_available():
+        return 0
+    from customers import jail_requests
+    from customers.models import JailRequest
+    from operations.models import Operation
+
+    moving = list(
+        JailRequest.objects.filter(
+            status__in=(RequestStatus.APPROVED, RequestStatus.PROVISIONING),
+            operation_id__isnull=False,
+        ).values_list("pk", "operation_id", "status", "status_text")
+    )
+    ops = Operation.objects.prefetch_related("steps").in_bulk([m[1] for m in moving])
+    moved = 0
+    for pk, op_id, status, text in moving:
+        new_status, new_text = words_for(ops.get(op_id))
+        if (new_status, new_text) != (status, text):
+            jail_requests.progress(pk, status=new_status, text=new_text)
+            moved += 1
+    return moved

@@ -2,7 +2,7 @@
 
 import smtplib
 
-from customers import notices
+from customers import notices, provisioning
 from nyiops.tasks import Retry, nyiops_task
 
 
@@ -15,3 +15,9 @@ from nyiops.tasks import Retry, nyiops_task
 def send_request_notice(request_id: int, kind: str) -> str:
     sent = notices.deliver_request_notice(request_id, kind)
     return f"request {request_id} {kind}: {sent} recipient(s)"
+
+
+@nyiops_task(queue="notify", soft_time_limit=20, time_limit=30, retry=None)
+def sync_provisioning() -> str:
+    """Beat, every few seconds: requests follow their provisioning operations."""
+    return f"{provisioning.sync_requests()} request(s) moved on"

@@ -47,6 +47,6 @@ hostname_validator = RegexValidator(
 )
 # A jail name must not contain a dot: jail(8) reads dots as hierarchical (parent.child) jails.
 jail_name_validator = RegexValidator(
-    r"^[a-z0-9][a-z0-9_-]{0,31}$",
-    "Use lowercase letters, digits, '-' and '_' (1-32), starting with a letter or digit.",
+    r"^[a-z][a-z0-9_-]{0,31}$",
+    "Use lowercase letters, digits, '-' and '_' (1-32), starting with a letter.",
 )

@@ -11,7 +11,7 @@ import importlib
 
 from operations.actions.base import Action
 
-MODULES = ["carp", "haproxy"]
+MODULES = ["carp", "haproxy", "jails"]
 _REGISTRY: dict[str, Action] = {}
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from audit.models import AuditRecord
 from customers import jail_requests, notices
 from customers.models import JailRequest
+from operations.models import Operation
 from tests.dashboard.factories import JailFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +61,11 @@ def test_approve_moves_the_request_on_audits_it_and_tells_the_customer(
     assert response.status_code == 302
     assert (req.status, req.host, req.decided_by) == ("approved", world.a_host2, noc_user)
     assert AuditRecord.objects.filter(action="jail_request.approve", target_id=str(req.pk)).exists()
-    assert len(callbacks) == 1  # the "approved" notice, sent after commit
+    op = Operation.objects.get(pk=req.operation_id)
+    assert (op.kind, op.state, op.target_label) == ("jail-create", "approved", "api on jh-a2")
+    assert op.params["ip"] == "198.51.100.10" and op.params["request"] == req.pk
+    assert [s["key"] for s in op.plan] == ["dataset", "config", "start"]
+    assert len(callbacks) == 2  # the engine's dispatch and the "approved" notice, after commit
 
 
 def test_approve_on_another_of_the_customers_hosts(
