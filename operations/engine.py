@@ -72,41 +72,49 @@ def _lease() -> timedelta:
 
 
 def _claim(op_id: int) -> tuple[Operation | None, bool, str]:
-    """(operation, resumed, message). Only one delivery can win the conditional update."""
+    """(operation, resumed, message). Every path is one conditional UPDATE on what was read:
+    of two deliveries only one can win it (RELIABILITY A4), on any database."""
     now = timezone.now()
     token = str(uuid.uuid4())
-    with transaction.atomic():
-        op = Operation.objects.select_for_update().filter(pk=op_id).first()
-        if op is None:
-            return None, False, f"operation #{op_id} does not exist"
-        resumed = False
-        if op.state == OpState.APPROVED:
-            if op.approval_expires_at and now > op.approval_expires_at:
-                op.state, op.finished_at, op.result = OpState.EXPIRED, now, "approval expired"
-                op.save(update_fields=["state", "finished_at", "result"])
-                event(op, "expired", "the approval expired before the run started")
-                expectations.release(op, grace=False)
-                return None, False, f"{op.label}: approval expired"
-            op.state, op.started_at = OpState.RUNNING, now
-        elif op.state in EXECUTING_STATES and op.awaiting:
-            timed_out = op.awaiting_deadline is not None and now > op.awaiting_deadline
-            if not op.decision and not timed_out:
-                return None, False, f"{op.label}: waiting for a person"
-        elif op.state in EXECUTING_STATES:
-            if op.lease_until is not None and op.lease_until >= now:
-                return None, False, f"{op.label}: already running"
-            resumed = True
-        else:
-            return None, False, f"{op.label}: already {op.state}"
-        op.run_token, op.lease_until = token, now + _lease()
-        op.save(update_fields=["state", "started_at", "run_token", "lease_until"])
-        if resumed:
+    op = Operation.objects.filter(pk=op_id).first()
+    if op is None:
+        return None, False, f"operation #{op_id} does not exist"
+    current = Operation.objects.filter(pk=op.pk, state=op.state, run_token=op.run_token)
+    resumed = False
+    take = {"run_token": token, "lease_until": now + _lease()}
+    if op.state == OpState.APPROVED:
+        if op.approval_expires_at and now > op.approval_expires_at:
+            with transaction.atomic():
+                expired = "approval expired"
+                if current.update(state=OpState.EXPIRED, finished_at=now, result=expired):
+                    event(op, "expired", "the approval expired before the run started")
+                    expectations.release(op, grace=False)
+            return None, False, f"{op.label}: approval expired"
+        won = current.update(state=OpState.RUNNING, started_at=now, **take)
+    elif op.state in EXECUTING_STATES and op.awaiting:
+        timed_out = op.awaiting_deadline is not None and now > op.awaiting_deadline
+        if not op.decision and not timed_out:
+            return None, False, f"{op.label}: waiting for a person"
+        won = current.filter(awaiting=op.awaiting, decision=op.decision).update(**take)
+    elif op.state in EXECUTING_STATES:
+        if op.lease_until is not None and op.lease_until >= now:
+            return None, False, f"{op.label}: already running"
+        resumed = True
+        won = current.filter(lease_until=op.lease_until).update(**take)
+    else:
+        return None, False, f"{op.label}: already {op.state}"
+    if not won:
+        return None, False, f"{op.label}: another delivery is running it"
+    op.refresh_from_db()
+    if resumed:
+        with transaction.atomic():
             event(op, "interrupted", "the previous run stopped (lease expired): resuming")
             record(
                 actor=None,
                 action="operation.interrupted",
                 target=op,
                 message=f"{op.label}: the worker running it stopped; resumed after a fresh poll",
+                request_id=op.request_id,
             )
     return op, resumed, ""
 

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 
 from hosts.freebsd import commands
 from hosts.health.carp import CARP_KINDS
-from hosts.health.verdicts import DEFAULT_THRESHOLDS
+from hosts.health.store import thresholds
 from hosts.models import CarpVhid, Host, HostFacts
 from operations import locks
 from operations.actions import register
@@ -231,9 +231,10 @@ class CarpMaintenance(_CarpBase):
                 )
             )
             states = [_facts_row(h).pf_states for h in target.hosts]
-            if None not in states and max(states) >= DEFAULT_THRESHOLDS.state_divergence_min:
+            limits = thresholds()
+            if None not in states and max(states) >= limits.state_divergence_min:
                 share = (max(states) - min(states)) / max(states)
-                ok = share <= DEFAULT_THRESHOLDS.state_divergence_share
+                ok = share <= limits.state_divergence_share
                 checks.append(
                     Check(
                         "state tables close",
