@@ -315,8 +315,23 @@ def compute(
             problems.append(("host", "That host is not one of this customer's jail hosts."))
         elif not chosen.fits:
             problems.append(("host", f"{chosen.host}: {chosen.reason}."))
+    elif source_host is not None:
+        # A twin is a ZFS clone of its source's snapshot: it can only live in that pool.
+        chosen = next((c for c in cands if c.host_id == source_host.pk), None)
+        if affinity == Affinity.OTHER_HOST:
+            problems.append(
+                (
+                    "affinity",
+                    "A twin is cloned from a snapshot of its source, so it runs on the "
+                    f"source's host ({source_host.name}). For another host, ask for a "
+                    "staging jail from a release template.",
+                )
+            )
+        elif chosen is not None and not chosen.fits:
+            problems.append(("size_gb", f"{chosen.host}: {chosen.reason}."))
+            chosen = None
     else:
-        chosen = choose(cands, affinity, source_host.pk if source_host else None)
+        chosen = choose(cands, affinity, None)
         if chosen is None:
             if not cands:
                 problems.append(("__all__", "You have no jail host to place a jail on."))

@@ -37,12 +37,18 @@ def test_twin_on_the_same_host_when_asked(world, customer_a):
     assert "shop runs on jh-a1" in preview.affinity_note
 
 
-def test_twin_on_another_host_when_asked(world, customer_a):
+def test_a_twin_cannot_go_to_another_host_it_is_a_clone(world, customer_a):
     preview = placement.compute(
         customer_a, size_gb=5, twin_of=world.a_shop, affinity=Affinity.OTHER_HOST
     )
 
-    assert preview.host == "jh-a2"
+    assert "runs on the source's host (jh-a1)" in dict(preview.problems)["affinity"]
+
+
+def test_a_twin_goes_to_its_sources_host_even_if_another_has_more_room(world, customer_a):
+    preview = placement.compute(customer_a, size_gb=5, twin_of=world.a_shop)
+
+    assert preview.ok and preview.host == "jh-a1"
 
 
 def test_a_pool_pushed_past_the_judges_capacity_warning_does_not_fit(world, customer_a):
