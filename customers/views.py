@@ -14,13 +14,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers import jail_requests, team
+from customers import jail_requests, self_service, team
 from customers import portal as portal_data
 from customers.access import customer_required
 from customers.forms import InviteForm, JailRequestForm
 from customers.models import JailRequest, Membership
 from customers.scoping import customer_of, scope
-from hosts.models import Host
+from hosts.models import Host, Jail
 from hosts.views import VERSION_HEADER, is_partial, unchanged
 
 
@@ -199,3 +199,20 @@ class Welcome(PasswordResetConfirmView):
 
     template_name = "customers/welcome.html"
     success_url = "/login/"
+
+
+@customer_required
+@require_POST
+def jail_action(request, jail_id: int):
+    jail = get_object_or_404(
+        scope(Jail.objects.present().select_related("host"), request.user, field="host__customer"),
+        pk=jail_id,
+    )
+    verb = request.POST.get("action", "")
+    try:
+        self_service.jail_action(request.user, jail, verb)
+    except self_service.NotAllowed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{verb.title()} of {jail.name} queued: the list updates itself.")
+    return redirect("customers:portal")

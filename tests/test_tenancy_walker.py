@@ -99,6 +99,13 @@ class Case:
     state: Callable | None = None  # (b) -> a value that a write would change
     headers: tuple = ()
     admin: bool = False  # the route is for customer admins: A asks as an admin
+    data: tuple = ()  # what a real write would send
+
+
+def _b_jail_state(b):
+    from operations.models import Operation
+
+    return (Operation.objects.count(), type(b.jail).objects.get(pk=b.jail.pk).running)
 
 
 def _b_user_state(b):
@@ -116,6 +123,12 @@ CASES: dict[str, Case] = {
     "customers:request": Case(lambda b: b.request.pk),
     "customers:request-status": Case(lambda b: b.request.pk, headers=HTMX),
     "customers:request-cancel": Case(lambda b: b.request.pk, method="post", state=_b_request_state),
+    "customers:jail-action": Case(
+        lambda b: b.jail.pk,
+        method="post",
+        state=lambda b: _b_jail_state(b),
+        data=(("action", "stop"),),
+    ),
     "customers:team-remove": Case(
         lambda b: b.user.pk, method="post", state=lambda b: _b_user_state(b), admin=True
     ),
@@ -181,8 +194,8 @@ def test_another_customers_object_is_the_same_404_as_a_missing_one(
     client.force_login(customer_a_user)
     send = getattr(client, case.method)
 
-    theirs = send(url_for(route, case.target(b_objects)), **dict(case.headers))
-    missing = send(url_for(route, MISSING), **dict(case.headers))
+    theirs = send(url_for(route, case.target(b_objects)), dict(case.data), **dict(case.headers))
+    missing = send(url_for(route, MISSING), dict(case.data), **dict(case.headers))
 
     assert theirs.status_code == 404
     assert (missing.status_code, missing.content) == (theirs.status_code, theirs.content)

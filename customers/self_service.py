@@ -1,0 +1,70 @@
+"""Self-service on a customer's own jails: start, stop, restart without NOC approval.
+
+Each action is an operation on the engine (planned, locked per host, verified, audited),
+requested and approved by the customer user; a per-customer rate limit keeps a script or an
+impatient finger from flooding a host. Destroy and resize are not here: they go through the
+NOC (a request). The jail must come from the caller's scope (the view does that); it is
+re-checked here all the same.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from audit.services import record
+from customers.scoping import customer_of
+
+VERBS = ("start", "stop", "restart")
+RATE_LIMIT = 10  # actions per customer ...
+RATE_WINDOW = timedelta(minutes=10)  # ... in this window
+
+
+class NotAllowed(Exception):
+    pass
+
+
+def recent_actions(customer, now) -> int:
+    from operations.models import Operation
+
+    return Operation.objects.filter(
+        kind__in=[f"jail-{v}" for v in VERBS],
+        requested_by__membership__customer=customer,
+        created_at__gte=now - RATE_WINDOW,
+    ).count()
+
+
+def jail_action(user, jail, verb: str):
+    """Plan, approve and queue `verb` on `jail`; returns the operation."""
+    from operations import services
+
+    customer = customer_of(user)
+    if verb not in VERBS:
+        raise NotAllowed(f"“{verb}” is not something you can do to a jail here.")
+    if customer is None or jail.host.customer_id != customer.pk:
+        raise NotAllowed("Not your jail.")
+    now = timezone.now()
+    if recent_actions(customer, now) >= RATE_LIMIT:
+        raise NotAllowed(
+            f"At most {RATE_LIMIT} jail actions every {int(RATE_WINDOW.total_seconds() // 60)} "
+            "minutes: try again in a few minutes."
+        )
+    try:
+        op = services.request_operation(
+            f"jail-{verb}", jail.host.name, {"name": jail.name}, by=user, reason="customer portal"
+        )
+        services.approve(op, by=user)
+    except services.PlanRefused as exc:
+        raise NotAllowed(f"Cannot {verb} {jail.name} right now: {exc}") from exc
+    except (ValidationError, services.OperationError) as exc:
+        raise NotAllowed(f"Cannot {verb} {jail.name} right now.") from exc
+    record(
+        actor=user,
+        action=f"jail.{verb}",
+        target=jail,
+        after={"operation": op.pk, "customer": customer.slug},
+        message=f"{customer.slug} asked to {verb} {jail.name} on {jail.host.name}",
+    )
+    return op

@@ -1,0 +1,61 @@
+"""Customers start, stop and restart their own jails through the engine: audited, rate
+limited, and never another customer's jail."""
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditRecord
+from customers import self_service
+from operations.models import Operation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_customer_stops_their_own_jail_as_an_audited_operation(client, world, customer_a_user):
+    client.force_login(customer_a_user)
+
+    response = client.post(
+        reverse("customers:jail-action", args=[world.a_shop.pk]), {"action": "stop"}
+    )
+
+    op = Operation.objects.get()
+    assert response.status_code == 302
+    assert (op.kind, op.state, op.requested_by, op.approved_by) == (
+        "jail-stop",
+        "approved",
+        customer_a_user,
+        customer_a_user,
+    )
+    assert op.plan[0]["argv"] == ["service", "jail", "stop", "shop"]
+    assert AuditRecord.objects.filter(action="jail.stop", target_id=str(world.a_shop.pk)).exists()
+
+
+def test_an_unknown_verb_is_refused(client, world, customer_a_user):
+    client.force_login(customer_a_user)
+
+    response = client.post(
+        reverse("customers:jail-action", args=[world.a_shop.pk]), {"action": "destroy"}, follow=True
+    )
+
+    assert "is not something you can do" in response.content.decode()
+    assert not Operation.objects.exists()
+
+
+def test_self_service_is_rate_limited_per_customer(world, customer_a_user, monkeypatch):
+    monkeypatch.setattr(self_service, "RATE_LIMIT", 2)
+    self_service.jail_action(customer_a_user, world.a_shop, "restart")
+    Operation.objects.update(state="succeeded")  # the host lock is free again
+    self_service.jail_action(customer_a_user, world.a_shop, "restart")
+    Operation.objects.update(state="succeeded")
+
+    with pytest.raises(self_service.NotAllowed, match="At most 2 jail actions"):
+        self_service.jail_action(customer_a_user, world.a_shop, "restart")
+
+    assert Operation.objects.count() == 2
+
+
+def test_the_service_refuses_another_customers_jail_even_if_handed_one(world, customer_a_user):
+    with pytest.raises(self_service.NotAllowed, match="Not your jail"):
+        self_service.jail_action(customer_a_user, world.b_jail, "stop")
+
+    assert not Operation.objects.exists()
