@@ -74,3 +74,20 @@ def test_the_alert_page_and_the_overview_name_the_affected_customers(client, top
 
     for body in (detail, overview):
         assert "Customer A" in body and "backup a-web-backup" in body
+
+
+def test_the_operation_page_names_the_affected_customers(client, topology, noc_user):
+    from operations.models import Operation
+
+    op = Operation.objects.create(
+        kind="jail-stop",
+        target_label="bjail on jh-shared",
+        host=topology["jh"],
+        affected_host_ids=[topology["jh"].pk],
+        requested_by_name="nora-noc",
+    )
+    client.force_login(noc_user)
+
+    body = client.get(reverse("operations:detail", args=[op.pk])).content.decode()
+
+    assert "Customer impact" in body and "jail bjail on jh-shared" in body
