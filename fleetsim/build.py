@@ -303,6 +303,9 @@ def _haproxy(hap: dict, rnd: random.Random, now: float) -> dict:
                     "health": rise + fall - 1 if healthy else 0,
                     "up": healthy,
                     "admin": {"drain": 0x08, "maint": 0x01}.get(s.get("admin", "ready"), 0),
+                    # what haproxy.conf says, restored by a reload without a state file
+                    "config_admin": {"drain": 0x08, "maint": 0x01}.get(s.get("admin", "ready"), 0),
+                    "drain_seconds": float(s.get("drain_seconds", hap.get("drain_seconds", 10))),
                     "healthy": healthy,
                     "lastchg": now - rnd.randint(3600, 900000),
                     "last_check": now,

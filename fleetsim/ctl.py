@@ -17,7 +17,17 @@ from . import commands, dynamics, faults
 from .faults import FaultError
 from .state import Fleet, read_json
 
-MULTI = {"garbage", "truncate", "disk-fail", "backend-down", "backup-fail", "refuse-master"}
+MULTI = {
+    "garbage",
+    "truncate",
+    "disk-fail",
+    "backend-down",
+    "backup-fail",
+    "refuse-master",
+    "fail-command",
+    "hang-command",
+    "drop-after-command",
+}
 
 
 def _spec(state_dir: Path) -> dict:
@@ -134,12 +144,14 @@ def status(state_dir) -> dict:
         hosts[name] = {
             "port": ports.get(name),
             "up": h.get("up", True),
+            "reachable": h.get("up", True) and not h.get("mgmt_cut"),
             "roles": h["roles"],
             "carp": {str(e["vhid"]): e["state"] for e in h["carp"]},
             "demotion": h["sysctl"]["net.inet.carp.demotion"],
             "mirrors": {m["name"]: mirror_state(m) for m in h["mirrors"]},
             "pools": {p["name"]: pool_health(p) for p in h["pools"]},
             "jails": {j["name"]: bool(j["running"]) for j in h["jails"]},
+            "procs": [{"pid": p["pid"], "argv": p["argv"]} for p in h.get("procs", [])],
         }
     meta = read_json(state_dir / "fleet.json", {})
     return {

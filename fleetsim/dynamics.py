@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from . import backups
 
+# late-bound steps of other modules (background processes): they import this one
+HOOKS: list = []
 CATCH_UP = 60.0
 MAX_EVENTS = 2000  # per vhid per step; bounds the loop whatever the step size
 SCRUB_EVERY = 35 * 86400
@@ -36,6 +38,8 @@ def advance(fleet, now: float) -> None:
             haproxy(fleet, name, host, now)
         if host["backups"]:
             backup_jobs(fleet, name, host, now)
+    for hook in HOOKS:
+        hook(fleet, now)
     fleet.last_step = now
     fleet.mark()
 

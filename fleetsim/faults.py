@@ -30,7 +30,13 @@ KINDS = {
     "pfsync-down": ((), False),
     "backup-fail": (("JOB", "CODE"), False),
     "refuse-master": (("VHID",), False),
+    "pf-cuts-management": ((), False),
+    "fail-command": (("PATTERN", "[MESSAGE]"), False),
+    "hang-command": (("PATTERN",), False),
+    "drop-after-command": (("PATTERN",), False),
 }
+# kinds whose arguments are one pattern (the rest joined) or a pattern and a message
+JOINED = {"garbage", "truncate", "hang-command", "drop-after-command"}
 
 
 class FaultError(ValueError):
@@ -69,10 +75,13 @@ def expand(topo: dict, hosts: dict, target: str, kind: str, args: list[str]) -> 
     if kind not in KINDS:
         raise FaultError(f"unknown fault kind {kind!r} (kinds: {', '.join(sorted(KINDS))})")
     names = KINDS[kind][0]
-    if len(args) != len(names) and not (kind in ("garbage", "truncate") and args):
+    flexible = (kind in JOINED and args) or (kind == "fail-command" and 1 <= len(args) <= 2)
+    if len(args) != len(names) and not flexible:
         raise FaultError(f"fault {kind} takes {' '.join(names) or 'no arguments'}, got {args}")
-    if kind in ("garbage", "truncate"):
+    if kind in JOINED:
         args = [" ".join(args)]
+    if kind in ("fail-command", "hang-command", "drop-after-command") and not args[0].strip():
+        raise FaultError(f"fault {kind}: PATTERN must not be empty")
     clusters = topo["clusters"]
     if target in clusters:
         members = clusters[target]["members"]
@@ -167,6 +176,8 @@ def apply_effect(fleet, f: dict, now: float) -> None:
                         d.pop("note", None)
     elif kind == "backup-fail":
         _run_job_now(fleet, f["args"][0], now)
+    elif kind == "pf-cuts-management":
+        host["pf"]["cut_saved"] = list(host["pf"]["rules"])
     fleet.mark(target)
 
 
@@ -194,6 +205,10 @@ def heal_effect(fleet, f: dict, now: float) -> None:
                 dynamics.start_resilver(p, now)
     elif kind == "backup-fail":
         _run_job_now(fleet, f["args"][0], now)
+    elif kind == "pf-cuts-management":
+        host["pf"].pop("cut_saved", None)
+        if host.pop("mgmt_cut", False):
+            fleet.listeners_dirty = True
     fleet.mark(target)
 
 

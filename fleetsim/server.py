@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncssh
 
 from . import commands, dynamics, faults, inventory, keys, scale
-from .shell import needs_stdin
+from .shell import needs_stdin, timeout_of
 from .spec import load_spec
 from .state import Fleet, atomic_write, read_json
 
@@ -100,6 +100,7 @@ class ExecSession(asyncssh.SSHServerSession):
 
     def connection_made(self, chan):
         self.chan = chan
+        self.conn = chan.get_connection()
 
     def pty_requested(self, term_type, term_size, term_modes):
         return False
@@ -127,15 +128,32 @@ class ExecSession(asyncssh.SSHServerSession):
         if needs_stdin(command):
             # like sshd's pipe: the reader gets everything the client sent, up to its EOF
             await self.eof.wait()
-        out, err, rc = commands.run(self.fs.fleet, self.name, command, "".join(self.stdin))
+        fleet = self.fs.fleet
+        out, err, rc, event = commands.run_session(fleet, self.name, command, "".join(self.stdin))
+        if event == "drop":  # drop-after-command: it ran, and the client hears nothing
+            self.conn.abort()
+            return
+        cut_off = fleet.listeners_dirty and not fleet.reachable(self.name)
+        if fleet.listeners_dirty:
+            # stop accepting before answering, so no new connection slips in
+            await self.fs.sync_listeners(spare=self.conn)
         try:
             if out:
                 self.chan.write(out)
             if err:
                 self.chan.write_stderr(err)
+            if event == "hang":
+                # hang-command: only the `timeout` wrapping the command line ends it (124)
+                limit = timeout_of(command)
+                if limit is None:
+                    return  # never answers; the client gives up and closes
+                await asyncio.sleep(limit / fleet.clock.scale)
             self.chan.exit(rc)
         except (OSError, asyncssh.Error, BrokenPipeError) as exc:
             log.debug("%s: client went away: %s", self.name, exc)
+        if cut_off:
+            # this command cut its host off (pf): the session ends once it has its answer
+            self.conn.close()
 
 
 class FleetServer:
@@ -175,6 +193,7 @@ class FleetServer:
         self.tasks: set = set()
         self._stop = None
         self._last_save = 0.0
+        self._sync_lock = asyncio.Lock()
 
     def slow(self, name: str) -> float:
         return max((float(f["args"][0]) for f in self.fleet.host_faults(name, "slow")), default=0.0)
@@ -201,19 +220,28 @@ class FleetServer:
         self.ports[name] = acceptor.get_port()  # the kernel's choice when the port was 0
         self.acceptors[name] = (acceptor, tag)
 
-    async def _close(self, name: str) -> None:
+    async def _close(self, name: str, spare=None) -> None:
         acceptor, _ = self.acceptors.pop(name)
         acceptor.close()
         for conn in list(self.conns.get(name, ())):
-            conn.abort()  # a host that goes down drops its sessions too
+            if conn is not spare:
+                conn.abort()  # a host that goes down drops its sessions too
         await acceptor.wait_closed()
 
-    async def sync_listeners(self) -> None:
+    async def sync_listeners(self, spare=None) -> None:
+        """Open/close listeners as the hosts' reachability says; ``spare`` is a connection
+        to leave open (the session that cut its own host off still gets its answer)."""
+        # the ticker, a session that cut its host off and the test API may all ask at once
+        async with self._sync_lock:
+            await self._sync_listeners(spare)
+
+    async def _sync_listeners(self, spare) -> None:
+        self.fleet.listeners_dirty = False
         for name in self.fleet.hosts:
-            want = self.fleet.is_up(name)
+            want = self.fleet.reachable(name)
             have = self.acceptors.get(name)
             if have and (not want or have[1] != self.wanted_key(name)[0]):
-                await self._close(name)
+                await self._close(name, spare)
                 have = None
             if want and not have:
                 await self._listen(name)
@@ -246,7 +274,7 @@ class FleetServer:
     async def run_forever(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stop.is_set():
-            if faults.reconcile(self.fleet):
+            if faults.reconcile(self.fleet) or self.fleet.listeners_dirty:
                 await self.sync_listeners()
             self.step()
             if loop.time() - self._last_save >= SAVE_EVERY:

@@ -24,6 +24,7 @@ NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 FD_RE = re.compile(r"[0-9]+")
 DUP_RE = re.compile(r"[0-9]+|-")  # the word after >& or <&
 REDIR_OPS = (">>", ">|", ">&", "<&", "<>", ">", "<")
+LINE_KEY = "\0line"  # the simple command as written (redirections too), for command faults
 MAX_DEPTH = 8
 
 
@@ -246,8 +247,19 @@ class Shell:
             self.rc = exc.code
         return self.rc
 
+    def run_items(self, items: list) -> int:
+        """Run already-parsed list items (what ``parse`` returns); returns the status."""
+        try:
+            self._run_items(items, 0)
+        except _Exit as exc:
+            self.rc = exc.code
+        return self.rc
+
     def _run_list(self, text: str, depth: int) -> None:
-        for connector, pipeline in parse(text):
+        self._run_items(parse(text), depth)
+
+    def _run_items(self, items: list, depth: int) -> None:
+        for connector, pipeline in items:
             if (connector == "&&" and self.rc != 0) or (connector == "||" and self.rc == 0):
                 continue
             data = None  # the first stage reads the session's stdin, if anything does
@@ -294,6 +306,9 @@ class Shell:
             self.vars.update(assigns)
             return "", 0
         env = {k: self.vars[k] for k in self.exported if k in self.vars} | assigns
+        env[LINE_KEY] = " ".join(
+            [*argv, *(f"{w.op} {self.expand(w.target)}" for w in words if isinstance(w, Redir))]
+        )
         if fds[0] == "in":
             stdin = piped if piped is not None else self._session_stdin(argv)
         else:
@@ -409,6 +424,7 @@ class Shell:
         with_c = args[:1] == ["-c"] and len(args) >= 2
         script = args[1] if with_c else stdin
         box, self._hand_down = self._hand_down, None
+        env = {k: v for k, v in env.items() if k != LINE_KEY}
         sub = Shell(self.dispatch, env, self.fs, (box or [stdin]) if with_c else "")
         sub.rc = self.rc
         sub.run(script, depth + 1)
@@ -510,3 +526,32 @@ def innermost(argv: list[str]) -> list[str]:
             break
         argv = _env_prefix(inner)[1]
     return argv
+
+
+def timeout_of(text: str) -> float | None:
+    """The DURATION of a `timeout` wrapping the whole command line (the SSH wrapper's
+    `env LC_ALL=C timeout -k 5 N sh -c '...'`), in seconds; None when not wrapped."""
+    try:
+        items = parse(text)
+    except ShellSyntaxError:
+        return None
+    if len(items) != 1 or len(items[0][1]) != 1:
+        return None
+    argv = [_text(w) for w in items[0][1][0] if isinstance(w, Word) and not w.assign]
+    while argv:
+        name = argv[0].rsplit("/", 1)[-1]
+        if name == "timeout":
+            i = 1
+            while i < len(argv) and argv[i].startswith("-"):
+                i += 2 if argv[i] in ("-k", "-s") else 1
+            if i >= len(argv):
+                return None
+            m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", argv[i])
+            if not m:
+                return None
+            return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+        inner = unwrap(name, argv[1:])
+        if inner is None:
+            return None
+        argv = _env_prefix(inner)[1]
+    return None

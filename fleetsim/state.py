@@ -88,6 +88,9 @@ class Fleet:
         self.meta_dirty = True
         self.last_step = meta.get("last_step", now)
         self.events: list[str] = []
+        # set when a host's reachability changed outside a fault (pf, reboot): the server
+        # re-syncs its listeners
+        self.listeners_dirty = False
 
     def _jobs_of(self, name: str) -> list:
         return [j for j in self.spec["backup_jobs"] if name in (j["source"], j["target"])]
@@ -132,3 +135,8 @@ class Fleet:
 
     def is_up(self, host: str) -> bool:
         return self.hosts[host].get("up", True)
+
+    def reachable(self, host: str) -> bool:
+        """Whether the host's sshd accepts connections (up, and pf lets management in)."""
+        h = self.hosts[host]
+        return h.get("up", True) and not h.get("mgmt_cut")

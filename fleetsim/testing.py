@@ -53,7 +53,7 @@ class RunningFleet:
 
     def _sync(self):
         async def run():
-            if faults.reconcile(self.server.fleet):
+            if faults.reconcile(self.server.fleet) or self.server.fleet.listeners_dirty:
                 await self.server.sync_listeners()
 
         asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=30)
@@ -77,6 +77,7 @@ class RunningFleet:
                 dynamics.advance(fleet, fleet.now())
 
         self.call(run)
+        self._sync()  # a host cut off or back (pf, reboot) opens or closes its listener
 
     def state(self, host: str) -> dict:
         return self.call(lambda: __import__("copy").deepcopy(self.server.fleet.hosts[host]))

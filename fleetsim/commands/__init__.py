@@ -6,27 +6,23 @@ host and applies the output faults (`garbage CMD`, `truncate CMD`).
 
 from __future__ import annotations
 
-from .. import vfs
-from ..shell import Shell
-from . import files, haproxy, jails, net, storage, system, zfs  # noqa: F401 - registers them
-from .base import TABLE, Ctx, command, dispatch, usage
+from . import (  # noqa: F401 - importing registers their commands
+    files,
+    haproxy,
+    jails,
+    net,
+    procs,
+    service,
+    storage,
+    system,
+    zfs,
+)
+from .base import TABLE, Ctx, command, dispatch, run_line, run_session, usage
 
-__all__ = ["TABLE", "Ctx", "command", "dispatch", "run", "usage"]
+__all__ = ["TABLE", "Ctx", "command", "dispatch", "run", "run_session", "usage"]
 
 
 def run(fleet, name: str, command_line: str, stdin: str = "") -> tuple[str, str, int]:
     """Run one exec string on host ``name`` (the SSH server and `fleetsim exec` use this);
     ``stdin`` is what the client sent on the channel before EOF."""
-    sh = Shell(
-        lambda argv, stdin, env: dispatch(fleet, name, argv, stdin, env),
-        {
-            "PATH": "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin",
-            "HOME": "/home/nyiops",
-            "USER": "nyiops",
-            "SHELL": "/bin/sh",
-        },
-        fs=vfs.View(fleet, name),
-        stdin=stdin,
-    )
-    rc = sh.run(command_line)
-    return "".join(sh.out), "".join(sh.err), rc
+    return run_line(fleet, name, command_line, stdin)

@@ -6,6 +6,7 @@ import math
 import time
 
 from ..dynamics import MAINT
+from ..vfs import FsError, View
 from .base import command, usage
 
 SOCK = "/var/run/haproxy.sock"
@@ -33,23 +34,47 @@ STATE_HEADER = (
 )
 
 
+DRAIN = 0x08 | 0x10  # SRV_ADMF_FDRAIN | SRV_ADMF_IDRAIN
+
+
 def status(s: dict) -> str:
+    """The `status` column as HAProxy's srv_hlt_st[] spells it."""
     top = s["rise"] + s["fall"] - 1
     if s["admin"] & MAINT:
         return "MAINT"
     if not s["up"]:
         return f"DOWN {s['health']}/{s['rise']}" if s["health"] else "DOWN"
-    if s["admin"] & 0x08:
-        return "DRAIN"
-    if s["health"] < top:
-        return f"UP {s['health'] - s['rise'] + 1}/{s['fall']}"
-    return "UP"
+    going_down = s["health"] < top
+    word = "DRAIN" if s["admin"] & DRAIN else "UP"
+    return f"{word} {s['health'] - s['rise'] + 1}/{s['fall']}" if going_down else word
 
 
 def sessions(s: dict, now: float) -> int:
-    if not s["up"] or s["admin"] & (MAINT | 0x08):
+    """Current sessions: traffic-shaped while in rotation; after drain or maint no new
+    session arrives and the open ones finish over ``drain_seconds`` (HAProxy does not cut
+    them: `shutdown-sessions` is off by default)."""
+    if not s["up"]:
         return 0
+    if s["admin"] & (MAINT | DRAIN):
+        since = s.get("out_since")
+        if since is None:
+            return 0
+        left = 1 - (now - since) / max(s.get("drain_seconds", 10.0), 0.001)
+        return max(0, math.ceil(s.get("out_from", 0) * left)) if left > 0 else 0
+    return live_sessions(s, now)
+
+
+def live_sessions(s: dict, now: float) -> int:
     return max(0, int(s["base_sessions"] * (1 + 0.5 * math.sin(now / 97 + s["sid"]))))
+
+
+def set_admin(s: dict, value: str, now: float) -> None:
+    """`set server B/S state ready|drain|maint`: sessions start to decay on leaving."""
+    was_out = bool(s["admin"] & (MAINT | DRAIN))
+    if not was_out and value != "ready":
+        s["out_from"], s["out_since"] = sessions(s, now), now
+    s["admin"] = (s["admin"] & ~(0x01 | DRAIN)) | {"ready": 0, "drain": 0x08, "maint": 0x01}[value]
+    s["last_check"] = now
 
 
 def stat_rows(hap: dict, now: float) -> list[dict]:
@@ -100,7 +125,8 @@ def stat_rows(hap: dict, now: float) -> list[dict]:
                     "wretr": 0,
                     "wredis": 0,
                     "status": status(s),
-                    "weight": s["weight"],
+                    # the effective weight: zero once out of rotation (uweight keeps it)
+                    "weight": 0 if s["admin"] & (MAINT | DRAIN) else s["weight"],
                     "act": int(not s["backup"]),
                     "bck": int(s["backup"]),
                     "chkfail": s["chkfail"],
@@ -185,7 +211,7 @@ def show_servers_state(hap: dict, now: float, only: str | None) -> str:
                         s["sid"],
                         s["name"],
                         s["addr"],
-                        2 if s["up"] else 0,
+                        2 if s["up"] and not s["admin"] & MAINT else 0,
                         s["admin"],
                         s["weight"],
                         s["weight"],
@@ -290,8 +316,7 @@ def api(ctx, line: str) -> str:
             return err
         what, value = words[3], words[4]
         if what == "state" and value in ("ready", "drain", "maint"):
-            s["admin"] = (s["admin"] & ~0x09) | {"ready": 0, "drain": 0x08, "maint": 0x01}[value]
-            s["last_check"] = now
+            set_admin(s, value, now)
         elif what == "weight" and value.rstrip("%").isdigit():
             s["weight"] = int(value.rstrip("%"))
         elif what == "health" and value in ("up", "down", "stopping"):
@@ -306,6 +331,73 @@ def api(ctx, line: str) -> str:
         ctx.write()
         return "\n"
     return f"Unknown command: '{words[0] if words else ''}'\n\n"
+
+
+STATE_FILE = "/var/db/haproxy/server-state"
+
+
+def saved_states(text: str) -> dict[tuple[str, str], tuple[int, int]]:
+    """(backend, server) -> (srv_admin_state, srv_uweight) from a server-state file; lines
+    that do not parse are skipped, as HAProxy skips them with a warning."""
+    out = {}
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "1":
+        return out
+    for line in lines[1:]:
+        f = line.split()
+        if len(f) < 8 or line.startswith("#"):
+            continue
+        try:
+            out[(f[1], f[3])] = (int(f[6]), int(f[7]))
+        except ValueError:
+            continue
+    return out
+
+
+def reload(ctx) -> None:
+    """A reload (haproxy -sf): the new process starts from haproxy.conf, then applies the
+    admin state and weight saved in the state file (`load-server-state-from-file global`)."""
+    hap, now = ctx.host["haproxy"], ctx.now
+    try:
+        saved = saved_states(View(ctx.fleet, ctx.name).read(STATE_FILE))
+    except FsError:
+        saved = {}
+    for b in hap["backends"]:
+        for s in b["servers"]:
+            admin, weight = saved.get(
+                (b["name"], s["name"]), (s.get("config_admin", 0), s["weight"])
+            )
+            s["admin"] = admin & (0x01 | 0x08)  # only the forced MAINT/DRAIN bits carry over
+            s["weight"] = weight
+            # the old process finishes the open sessions; the new one starts empty
+            s["out_from"], s["out_since"] = 0, now
+            s["last_check"] = now
+    hap["pid"] += 3
+    hap["start"] = now
+    ctx.write()
+
+
+def service_haproxy(ctx, verb: str):
+    """/usr/local/etc/rc.d/haproxy VERB, as the port's rc script answers."""
+    hap = ctx.host["haproxy"]
+    if verb == "status":
+        return f"haproxy is running as pid {hap['pid']}.\n", "", 0
+    if verb in ("reload", "gracefulstop"):
+        reload(ctx)
+        return "", "", 0
+    if verb == "restart":
+        old = hap["pid"]
+        reload(ctx)
+        return f"Stopping haproxy.\nWaiting for PIDS: {old}.\nStarting haproxy.\n", "", 0
+    if verb == "start":
+        return usage(f"haproxy already running?   (pid={hap['pid']}).")
+    if verb == "configtest":
+        return "Configuration file is valid\n", "", 0
+    return usage(
+        "/usr/local/etc/rc.d/haproxy: unknown directive '" + verb + "'.\n"
+        "Usage: /usr/local/etc/rc.d/haproxy [fast|force|one|quiet](start|stop|restart|"
+        "rcvar|enabled|describe|extracommands|reload|configtest|hardstop|hardreload|status|poll)"
+    )
 
 
 @command("socat")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+from ..vfs import FsError, View
 from .base import command, usage
 
 
@@ -154,6 +156,114 @@ def start(host: dict, j: dict) -> None:
     host["next_jid"] += 1
 
 
+CONF_D = "/etc/jail.conf.d"
+TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|\+=|[{};=]|[^\s{};="\'#]+|#[^\n]*')
+
+
+def parse_conf(text: str) -> dict[str, dict]:
+    """jail.conf(5), the subset jail entries use: `NAME { key = value; key += value;
+    flag; }`, global parameters outside blocks, ``$name``/``${name}`` in values, comments."""
+    tokens = [t for t in TOKEN_RE.findall(text) if not t.startswith("#")]
+    jails: dict[str, dict] = {}
+    glob: dict = {}
+    current = glob
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok == "}":
+            current = glob
+            i += 1
+            continue
+        if i + 1 < len(tokens) and tokens[i + 1] == "{":
+            name = _unquote(tok)
+            current = jails.setdefault(name, dict(glob) | {"name": name})
+            i += 2
+            continue
+        if i + 1 < len(tokens) and tokens[i + 1] in ("=", "+="):
+            key, op = tok, tokens[i + 1]
+            j = i + 2
+            values = []
+            while j < len(tokens) and tokens[j] not in (";", "}"):
+                if tokens[j] != ",":
+                    values.append(_unquote(tokens[j]))
+                j += 1
+            value = ",".join(values)
+            current[key] = (current.get(key, "") + "," + value).strip(",") if op == "+=" else value
+            i = j + 1
+            continue
+        if tok != ";":
+            current[tok] = True
+        i += 1
+    for name, params in jails.items():
+        for k, v in params.items():
+            if isinstance(v, str):
+                params[k] = v.replace("${name}", name).replace("$name", name)
+    return jails
+
+
+def _unquote(tok: str) -> str:
+    if len(tok) >= 2 and tok[0] == tok[-1] and tok[0] in "\"'":
+        return tok[1:-1]
+    return tok
+
+
+def configured(ctx, name: str) -> tuple[dict | None, str]:
+    """(parameters, source) of a jail as `jail -c NAME` finds them: its file in
+    /etc/jail.conf.d first, then /etc/jail.conf."""
+    view = View(ctx.fleet, ctx.name)
+    path = f"{CONF_D}/{name}.conf"
+    for source in (path, "/etc/jail.conf"):
+        try:
+            text = view.read(source)
+        except FsError:
+            continue
+        params = parse_conf(text).get(name)
+        if params is not None:
+            return params, source
+    return None, ""
+
+
+def create(ctx, name: str, params: dict | None = None) -> str | None:
+    """Create (start) jail NAME from ``params`` or its configuration; the error jail(8)
+    prints, or None."""
+    host = ctx.host
+    source = "command line"
+    if params is None:
+        params, source = configured(ctx, name)
+        if params is None:
+            return f'jail: "{name}" not found'
+    j = next((x for x in host["jails"] if x["name"] == name), None)
+    if j is not None and j["running"]:
+        return f'jail: "{name}" already exists'
+    path = params.get("path")
+    if not isinstance(path, str) or not path:
+        return f"jail: {name}: path: no value"
+    if not View(ctx.fleet, ctx.name).is_dir(path):
+        return f"jail: {name}: path {path}: No such file or directory"
+    fields = {
+        "hostname": str(params.get("host.hostname") or name),
+        "ip4": str(params.get("ip4.addr") or "").split("/")[0].split(",")[0].split("|")[-1],
+        "path": path,
+        "interface": params.get("interface") if isinstance(params.get("interface"), str) else None,
+    }
+    if j is None:
+        j = {"name": name, "running": False, "jid": 0}
+        host["jails"].append(j)
+    if source != "/etc/jail.conf" or j.get("conf", True) is not True:
+        j["conf"] = source if source.startswith(CONF_D) else False
+    j.update(fields)
+    start(host, j)
+    ctx.write()
+    return None
+
+
+def remove(ctx, j: dict) -> None:
+    j["running"], j["jid"] = False, 0
+    if j.get("conf", True) is False:
+        ctx.host["jails"].remove(j)  # a jail made on the command line leaves no trace
+    ctx.write()
+
+
 @command("jail")
 def jail(ctx, args, stdin):
     host = ctx.host
@@ -168,73 +278,46 @@ def jail(ctx, args, stdin):
     name = kv.get("name") or (plain[0] if plain else None)
     if not name:
         return usage("jail: missing name")
-    j = next((x for x in host["jails"] if x["name"] == name), None)
     if "r" in mode:
-        if j is None or not j["running"]:
+        j = next((x for x in host["jails"] if x["name"] == name and x["running"]), None)
+        if j is None:
             return usage(f'jail: "{name}" not found')
-        j["running"], j["jid"] = False, 0
-        if not j.get("conf", True):
-            host["jails"].remove(j)
-        ctx.write()
+        remove(ctx, j)
         return f"{name}: removed\n", "", 0
-    if j is not None and j["running"]:
-        return usage(f"jail: {name}: jail {j['jid']} already exists")
-    if j is None:
-        if "path" not in kv:
-            return usage(f'jail: "{name}" not found')
-        j = {
-            "name": name,
-            "hostname": kv.get("host.hostname", name),
-            "ip4": kv.get("ip4.addr", "").split("/")[0].split(",")[0],
-            "path": kv["path"],
-            "interface": kv.get("interface"),
-            "running": False,
-            "jid": 0,
-            "conf": False,
-        }
-        host["jails"].append(j)
-    start(host, j)
-    ctx.write()
+    error = create(ctx, name, kv if "path" in kv else None)
+    if error:
+        return usage(error)
     return f"{name}: created\n", "", 0
 
 
-@command("service")
-def service(ctx, args, stdin):
-    if len(args) < 2:
-        return usage("usage: service [-j <jail name or id>] <rc.d script> <command>")
-    script, verb, names = args[0], args[1], args[2:]
-    if script != "jail":
-        if script == "haproxy" and ctx.host["haproxy"]:
-            return f"haproxy is running as pid {ctx.host['haproxy']['pid']}.\n", "", 0
-        return usage(
-            f"{script} does not exist in /etc/rc.d or the local startup",
-        )
+def service_jail(ctx, verb: str, names: list[str]):
+    """/etc/rc.d/jail VERB [NAME...]: like the rc script, it answers 0 even when a jail
+    could not start (the reason is printed); `jls -j NAME` tells whether it runs."""
     host = ctx.host
-    jails = [j for j in host["jails"] if j.get("conf", True)]
-    chosen = [j for j in jails if not names or j["name"] in names]
-    unknown = [n for n in names if n not in {j["name"] for j in jails}]
     if verb not in ("start", "stop", "restart", "status"):
         return usage(f"/etc/rc.d/jail: unknown directive '{verb}'.")
-    out, err = [], []
+    if not names:
+        names = [j["name"] for j in host["jails"] if j.get("conf", True) is True]
+    out = []
     if verb in ("stop", "restart"):
         done = []
-        for j in chosen:
-            if j["running"]:
-                j["running"], j["jid"] = False, 0
-                done.append(j["name"])
+        for n in names:
+            j = next((x for x in host["jails"] if x["name"] == n and x["running"]), None)
+            if j is not None:
+                remove(ctx, j)
+                done.append(n)
         out.append("Stopping jails:" + "".join(f" {n}" for n in done) + ".\n")
     if verb in ("start", "restart"):
-        done = []
-        for j in chosen:
-            if j["running"]:
-                err.append(f"jail: {j['name']}: jail {j['jid']} already exists\n")
-                continue
-            start(host, j)
-            done.append(j["name"])
-        out.append("Starting jails:" + "".join(f" {n}" for n in done) + ".\n")
+        line = "Starting jails:"
+        for n in names:
+            error = create(ctx, n)
+            if error:
+                line += f' cannot start jail  "{n}": \n{error}\n'
+            else:
+                line += f" {n}"
+        out.append(line + ".\n")
     if verb == "status":
-        out += [f"{j['name']} is {'running' if j['running'] else 'not running'}.\n" for j in chosen]
-    for n in unknown:
-        err.append(f"Unknown jail: {n}\n")
-    ctx.write()
-    return "".join(out), "".join(err), 1 if unknown or err else 0
+        for n in names:
+            j = next((x for x in host["jails"] if x["name"] == n), None)
+            out.append(f"{n} is {'running' if j and j['running'] else 'not running'}.\n")
+    return "".join(out), "", 0

@@ -353,6 +353,44 @@ def pf_check(path: str, text: str) -> tuple[list[str], list[str]]:
     return rules, errors
 
 
+def pfctl_load(ctx, path: str, stdin: str, dry_run: bool):
+    """`pfctl [-n] -f PATH`: parse.y's messages; with -n only the syntax errors (pfctl_rules()
+    says "pf rules not loaded" only when it was about to load)."""
+    not_loaded = "" if dry_run else "pfctl: Syntax error in config file: pf rules not loaded\n"
+    try:
+        text = stdin if path == "-" else View(ctx.fleet, ctx.name).read(path)
+    except FsError as exc:
+        return usage(
+            f"pfctl: {path}: {exc}\npfctl: cannot open the main config file!: {exc}\n" + not_loaded
+        )
+    rules, errors = pf_check(path, text)
+    if errors:
+        return "", "\n".join(errors) + "\n" + not_loaded, 1
+    if not dry_run:
+        load_ruleset(ctx.fleet, ctx.name, rules)
+    return "", "", 0
+
+
+def load_ruleset(fleet, name: str, rules: list[str]) -> None:
+    """Make ``rules`` the active ruleset. Under the `pf-cuts-management` fault a ruleset
+    other than the one active when the fault came cuts SSH off, until that one is back."""
+    host = fleet.hosts[name]
+    pf = host["pf"]
+    pf["rules"] = rules
+    if "cut_saved" in pf:
+        cut = rules != pf["cut_saved"]
+        if cut != bool(host.get("mgmt_cut")):
+            host["mgmt_cut"] = cut
+            fleet.listeners_dirty = True
+            fleet.log(
+                name,
+                "pf: ruleset loaded: management access "
+                + ("blocked" if cut else "restored")
+                + " (fault pf-cuts-management)",
+            )
+    fleet.mark(name)
+
+
 @command("pfctl")
 def pfctl(ctx, args, stdin):
     pf = ctx.host["pf"]
@@ -368,21 +406,7 @@ def pfctl(ctx, args, stdin):
     if "f" in flags:
         if not files:
             return usage("pfctl: option requires an argument -- f")
-        try:
-            text = View(ctx.fleet, ctx.name).read(files[0])
-        except FsError as exc:
-            return usage(f"pfctl: {files[0]}: {exc}")
-        rules, errors = pf_check(files[0], text)
-        if errors:
-            return (
-                "",
-                "\n".join(errors) + "\npfctl: Syntax error in config file: pf rules not loaded\n",
-                1,
-            )
-        if "n" not in flags:
-            pf["rules"] = rules
-            ctx.write()
-        return "", "", 0
+        return pfctl_load(ctx, files[0], stdin, dry_run="n" in flags)
     if flags in ("e", "d"):
         want = flags == "e"
         if pf["enabled"] == want:

@@ -20,14 +20,23 @@ LEFT = {"name", "mountpoint", "health", "type", "altroot"}
 
 
 def nice(n: float) -> str:
-    """zfs_nicenum: three significant digits and a unit, like `1.49T`, `641M`, `0B`."""
-    for unit in ("B", "K", "M", "G", "T", "P"):
-        if n < 1024:
-            if unit == "B":
-                return f"{int(n)}B"
-            return f"{n:.2f}{unit}" if n < 10 else f"{n:.1f}{unit}" if n < 100 else f"{n:.0f}{unit}"
-        n /= 1024
-    return f"{n:.0f}E"
+    """zfs_nicenum_format(): an exact multiple of its unit has no decimals (`96K`, `10G`),
+    anything else the most decimals (2..0) that fit in five characters (`1.49T`, `12.5G`)."""
+    num = int(n)
+    index = 0
+    while num >= 1024 ** (index + 1) and index < 6:
+        index += 1
+    unit = "BKMGTPE"[index]
+    if index == 0:
+        return f"{num}B"
+    base = 1024**index
+    if num % base == 0:
+        return f"{num // base}{unit}"
+    for decimals in (2, 1, 0):
+        text = f"{num / base:.{decimals}f}{unit}"
+        if len(text) <= 5:
+            return text
+    return text
 
 
 def fmt(value, parsable: bool, col: str) -> str:
@@ -37,6 +46,8 @@ def fmt(value, parsable: bool, col: str) -> str:
         return str(value[0]) if parsable else f"{value[0]}{value[1]}"
     if isinstance(value, str):
         return value
+    if col in ("quota", "refquota", "reservation") and value == 0 and not parsable:
+        return "none"
     if col == "creation":
         return (
             str(int(value)) if parsable else time.strftime("%a %b %e %k:%M %Y", time.gmtime(value))

@@ -160,10 +160,11 @@ def test_operations_commands(tmp_path):
         "",
         0,
     )
+    # jail(8) needs the path to exist
     assert run(
         "web",
-        "jail -c name=qa host.hostname=qa.acme.example ip4.addr=198.51.100.22 "
-        "path=/jails/qa persist",
+        "mkdir -p /jails/qa && jail -c name=qa host.hostname=qa.acme.example "
+        "ip4.addr=198.51.100.22 path=/jails/qa persist",
     ) == ("qa: created\n", "", 0)
     assert "qa.acme.example" in run("web", "jls")[0]
     assert run("web", "jls -N")[0].splitlines()[-1].startswith(" qa              198.51.100.22 ")

@@ -102,6 +102,7 @@ def test_haproxy(fleet, ssh):
     fleet.inject("lba", "backend-down", "web/w1")
     fleet.advance(1)
     ssh.run("lba", f'echo "set server web/w2 state drain" {SOCAT}')
+    fleet.advance(11)  # a drained server's open sessions finish within drain_seconds
     d = read(ssh, "lba", f'echo "show stat" {SOCAT}', "haproxy-stat")
     web = next(p for p in d["proxies"] if p["name"] == "web")
     assert {s["name"]: (s["status"], s["scur"]) for s in web["servers"]} == {

@@ -70,6 +70,7 @@ def test_haproxy_through_socat(fleet, ssh):
         "lba", 'echo "set server web/w2 state drain" | socat stdio /var/run/haproxy.sock'
     )
     assert (out, rc) == ("\n", 0)
+    fleet.advance(11)  # the drained server's open sessions finish
     out, _, _ = ssh.run("lba", 'echo "show stat" | socat stdio /var/run/haproxy.sock')
     assert ",w2,0,0,0," in out and ",DRAIN," in out
     _, err, rc = ssh.run("fwa", 'echo "show info" | socat stdio /var/run/haproxy.sock')
