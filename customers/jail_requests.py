@@ -128,7 +128,7 @@ def create(customer: Customer, user, data: dict) -> JailRequest:
                 affinity=data.get("affinity") or Affinity.ANY,
                 host_id=preview.host_id,
                 preview=placement.stored_form(preview),
-                status_text="Waiting for the NOC to approve.",
+                status_text="Our NOC reviews it.",
             )
             check_scope(req)
             record(
@@ -184,7 +184,7 @@ def approve(request_id: int, user, *, host_id: int | None = None) -> JailRequest
         req.host_id = preview.host_id
         req.preview = placement.stored_form(preview)
         req.status = RequestStatus.APPROVED
-        req.status_text = "Approved: queued for setup."
+        req.status_text = "Next in line for setup."
         req.decided_by, req.decided_at = user, timezone.now()
         req.save()
         check_scope(req)

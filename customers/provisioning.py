@@ -74,12 +74,12 @@ def words_for(op) -> tuple[str, str]:
     from operations.choices import OpState, StepState
 
     if op is None:
-        return RequestStatus.APPROVED, "Approved: queued for setup."
+        return RequestStatus.APPROVED, "Next in line for setup."
     steps = [s for s in op.steps.all() if s.phase == "forward"]
     total = len(steps) or 1
     done = sum(1 for s in steps if s.state in (StepState.DONE, StepState.SKIPPED))
     if op.state in (OpState.PLANNED, OpState.APPROVED):
-        return RequestStatus.APPROVED, "Approved: queued for setup."
+        return RequestStatus.APPROVED, "Next in line for setup."
     if op.state in (OpState.RUNNING, OpState.VERIFYING):
         current = next((s for s in steps if s.state not in ("done", "skipped")), None)
         what = f": {current.title.lower()}" if current else ""
@@ -88,7 +88,7 @@ def words_for(op) -> tuple[str, str]:
             f"Being set up: step {min(done + 1, total)} of {total}{what}.",
         )
     if op.state == OpState.SUCCEEDED:
-        return RequestStatus.READY, "Ready: your jail is running."
+        return RequestStatus.READY, "Your jail is running."
     if op.state == OpState.ROLLED_BACK:
         return (
             RequestStatus.FAILED,

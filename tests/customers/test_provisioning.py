@@ -113,14 +113,14 @@ def test_a_different_jail_with_the_name_refuses_the_plan(world, noc_user):
 @pytest.mark.parametrize(
     ("op_state", "steps_done", "status", "words"),
     [
-        ("approved", 0, "approved", "Approved: queued for setup."),
+        ("approved", 0, "approved", "Next in line for setup."),
         (
             "running",
             2,
             "provisioning",
             "Being set up: step 3 of 4: write /etc/jail.conf.d/staging.conf.",
         ),
-        ("succeeded", 4, "ready", "Ready: your jail is running."),
+        ("succeeded", 4, "ready", "Your jail is running."),
         ("rolled_back", 1, "failed", "was undone cleanly"),
         ("needs_attention", 2, "failed", "needs our NOC's attention"),
     ],

@@ -68,7 +68,7 @@ def test_an_approved_twin_is_created_on_the_host_and_shows_running(
     req, op, result = approve_and_run(req, nora)
 
     assert op.state == "succeeded", (result, op.result)
-    assert (req.status, req.status_text) == ("ready", "Ready: your jail is running.")
+    assert (req.status, req.status_text) == ("ready", "Your jail is running.")
     jail = sim_jails(polled_fleet, "app1")["preview"]
     assert jail["running"] and jail["ip4"].startswith("198.51.100.137")
     observed = Jail.objects.present().get(host__name="app1", name="preview")
