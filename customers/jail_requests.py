@@ -11,6 +11,7 @@ re-checked against the request's customer inside the transaction (RELIABILITY D3
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from django.db import IntegrityError, transaction
@@ -159,6 +160,7 @@ def recheck(req: JailRequest, host_id: int | None = None) -> tuple[placement.Pre
         host_id=host_id if host_id is not None else req.host_id,
         exclude_request=req.pk,
     )
+    now = dataclasses.replace(now, ip_source="held by this request")
     return now, placement.changes(req.preview, now)
 
 

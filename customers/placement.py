@@ -309,15 +309,19 @@ def compute(
     problems: list[tuple[str, str]] = []
     source_host = twin_of.host if twin_of is not None else None
     cands = candidates(customer, size_gb, site_id=source_host.site_id if source_host else None)
+    if source_host is not None:
+        # A twin is a ZFS clone of its source's snapshot: only the source's pool can hold it.
+        cands = [c for c in cands if c.host_id == source_host.pk]
     if host_id is not None:
         chosen = next((c for c in cands if c.host_id == host_id), None)
-        if chosen is None:
+        if chosen is None and source_host is not None:
+            problems.append(("host", f"A twin stays on its source's host, {source_host.name}."))
+        elif chosen is None:
             problems.append(("host", "That host is not one of this customer's jail hosts."))
         elif not chosen.fits:
             problems.append(("host", f"{chosen.host}: {chosen.reason}."))
     elif source_host is not None:
-        # A twin is a ZFS clone of its source's snapshot: it can only live in that pool.
-        chosen = next((c for c in cands if c.host_id == source_host.pk), None)
+        chosen = cands[0] if cands else None
         if affinity == Affinity.OTHER_HOST:
             problems.append(
                 (

@@ -18,8 +18,16 @@ pytestmark = pytest.mark.django_db
 
 
 def make_request(customer, user, **data):
-    base = {"purpose": "production", "hostname": "api.a.example", "size_gb": 10,
-            "template": "", "ip": "", "affinity": "any", "name": "", "twin_of": None}  # fmt: skip
+    base = {
+        "purpose": "production",
+        "hostname": "api.a.example",
+        "size_gb": 10,
+        "template": "",
+        "ip": "",
+        "affinity": "any",
+        "name": "",
+        "twin_of": None,
+    }
     return jail_requests.create(customer, user, {**base, **data})
 
 
@@ -165,9 +173,23 @@ def run(*args) -> str:
 
 def test_cli_create_list_approve(world, customer_a, customer_a_user, noc_user):
     made = json.loads(
-        run("create", "--customer", "customer-a", "--user", "alice-a", "--purpose", "twin",
-            "--of", "shop", "--hostname", "staging.shop.a.example", "--size", "5", "--json")
-    )  # fmt: skip
+        run(
+            "create",
+            "--customer",
+            "customer-a",
+            "--user",
+            "alice-a",
+            "--purpose",
+            "twin",
+            "--of",
+            "shop",
+            "--hostname",
+            "staging.shop.a.example",
+            "--size",
+            "5",
+            "--json",
+        )
+    )
     assert (made["name"], made["twin_of"], made["status"]) == ("staging", "jh-a1:shop", "pending")
 
     listed = json.loads(run("list", "--json"))
@@ -179,21 +201,61 @@ def test_cli_create_list_approve(world, customer_a, customer_a_user, noc_user):
 
 def test_cli_refuses_bad_input_naming_the_field(world, customer_a_user):
     with pytest.raises(CommandError, match="hostname: Not an RFC 1123 host name"):
-        run("create", "--customer", "customer-a", "--user", "alice-a", "--purpose", "staging",
-            "--hostname", "no_underscores.example")  # fmt: skip
+        run(
+            "create",
+            "--customer",
+            "customer-a",
+            "--user",
+            "alice-a",
+            "--purpose",
+            "staging",
+            "--hostname",
+            "no_underscores.example",
+        )
     with pytest.raises(CommandError, match=r"ip: 203\.0\.113\.9 is outside your address ranges"):
-        run("create", "--customer", "customer-a", "--user", "alice-a", "--purpose", "staging",
-            "--hostname", "x.a.example", "--ip", "203.0.113.9")  # fmt: skip
+        run(
+            "create",
+            "--customer",
+            "customer-a",
+            "--user",
+            "alice-a",
+            "--purpose",
+            "staging",
+            "--hostname",
+            "x.a.example",
+            "--ip",
+            "203.0.113.9",
+        )
     assert not JailRequest.objects.exists()
 
 
 def test_cli_create_refuses_another_customers_jail_and_foreign_users(world, customer_b_user):
     with pytest.raises(CommandError, match="is not a user of customer"):
-        run("create", "--customer", "customer-a", "--user", "charlie-b", "--purpose", "staging",
-            "--hostname", "x.a.example")  # fmt: skip
+        run(
+            "create",
+            "--customer",
+            "customer-a",
+            "--user",
+            "charlie-b",
+            "--purpose",
+            "staging",
+            "--hostname",
+            "x.a.example",
+        )
     with pytest.raises(CommandError, match="twin_of: no single jail"):
-        run("create", "--customer", "customer-b", "--user", "charlie-b", "--purpose", "twin",
-            "--of", "shop", "--hostname", "x.b.example")  # fmt: skip
+        run(
+            "create",
+            "--customer",
+            "customer-b",
+            "--user",
+            "charlie-b",
+            "--purpose",
+            "twin",
+            "--of",
+            "shop",
+            "--hostname",
+            "x.b.example",
+        )
 
 
 def test_cli_reject_and_approve_need_noc(world, customer_a, customer_a_user):
@@ -202,3 +264,24 @@ def test_cli_reject_and_approve_need_noc(world, customer_a, customer_a_user):
         run("approve", str(req.pk), "--user", "alice-a")
     with pytest.raises(CommandError, match="is not NOC staff"):
         run("reject", str(req.pk), "--user", "alice-a", "--reason", "no")
+
+
+def test_a_twin_cannot_be_approved_onto_another_host(
+    client, world, customer_a, customer_a_user, noc_user
+):
+    req = make_request(
+        customer_a,
+        customer_a_user,
+        purpose="twin",
+        twin_of=world.a_shop,
+        hostname="staging.shop.a.example",
+    )
+    client.force_login(noc_user)
+
+    response = client.post(
+        reverse("jailqueue:approve", args=[req.pk]), {"host": str(world.a_host2.pk)}, follow=True
+    )
+
+    req.refresh_from_db()
+    assert (req.status, req.host) == ("pending", world.a_host1)
+    assert "A twin stays on its source&#x27;s host, jh-a1." in response.content.decode()
