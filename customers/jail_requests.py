@@ -149,7 +149,9 @@ def create(customer: Customer, user, data: dict) -> JailRequest:
     return req
 
 
-def recheck(req: JailRequest, host_id: int | None = None) -> tuple[placement.Preview, list[str]]:
+def recheck(
+    req: JailRequest, host_id: int | None = None, *, addresses: placement.AddressBook | None = None
+) -> tuple[placement.Preview, list[str]]:
     """The preview as it would be now (for the NOC), and what changed since it was made."""
     now = placement.compute(
         req.customer,
@@ -159,6 +161,7 @@ def recheck(req: JailRequest, host_id: int | None = None) -> tuple[placement.Pre
         affinity=req.affinity,
         host_id=host_id if host_id is not None else req.host_id,
         exclude_request=req.pk,
+        addresses=addresses,
     )
     now = dataclasses.replace(now, ip_source="held by this request")
     return now, placement.changes(req.preview, now)

@@ -119,3 +119,30 @@ class JailRequest(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+class IncidentNotice(models.Model):
+    """That a customer was told about an incident (an alert touching its services), so each
+    customer hears once when it opens and once when it is resolved. The alert is referenced
+    by id: customers sits below alerts in the import order."""
+
+    alert_id = models.PositiveBigIntegerField()
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    services = models.JSONField(default=list, blank=True)
+    opened_sent_at = models.DateTimeField()
+    resolved_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert_id", "customer"], name="incident_notice_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["alert_id"],
+                condition=models.Q(resolved_sent_at__isnull=True),
+                name="incident_notice_unresolved",
+            )
+        ]
+
+    def __str__(self):
+        return f"alert {self.alert_id} -> {self.customer_id}"

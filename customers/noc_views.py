@@ -9,14 +9,14 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import jail_requests
+from customers import jail_requests, placement
 from customers.choices import RequestStatus
 from customers.forms import ApproveForm, RejectForm
 from customers.models import JailRequest
 from hosts.views import page_flags
 from nyiops.access import noc_required
 
-QUEUE_LIMIT = 100
+QUEUE_LIMIT = 50  # the oldest first; each is re-computed on every view
 
 
 @noc_required
@@ -28,8 +28,9 @@ def queue(request):
         .order_by("created_at")[:QUEUE_LIMIT]
     )
     rows = []
+    addresses = placement.AddressBook.load()
     for req in pending:
-        preview, changed = jail_requests.recheck(req)
+        preview, changed = jail_requests.recheck(req, addresses=addresses)
         rows.append(
             {
                 "req": req,

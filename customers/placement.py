@@ -171,20 +171,40 @@ def _address(text: str) -> ipaddress.IPv4Address | None:
         return None
 
 
+@dataclass
+class AddressBook:
+    """Every address nyiops knows is taken: jails' addresses, CARP addresses and host
+    management addresses (observed), and the addresses active requests hold. Loaded once
+    and asked per request, so a queue of N requests scans the fleet once, not N times."""
+
+    observed: set
+    held: dict  # address -> request ids holding it
+
+    @classmethod
+    def load(cls) -> AddressBook:
+        observed = set()
+        for addrs in Jail.objects.present().values_list("ipv4", flat=True):
+            observed.update(a for a in map(_address, addrs or []) if a)
+        for vips in CarpVhid.objects.present().values_list("vips", flat=True):
+            observed.update(a for a in map(_address, vips or []) if a)
+        observed.update(
+            a for a in map(_address, Host.objects.values_list("address", flat=True)) if a
+        )
+        held: dict = {}
+        for pk, ip in JailRequest.objects.filter(status__in=ACTIVE_STATUSES).values_list(
+            "pk", "ip"
+        ):
+            addr = _address(ip)
+            if addr:
+                held.setdefault(addr, set()).add(pk)
+        return cls(observed, held)
+
+    def used(self, *, exclude_request: int | None = None) -> set:
+        return self.observed | {a for a, pks in self.held.items() if pks - {exclude_request}}
+
+
 def used_addresses(*, exclude_request: int | None = None) -> set[ipaddress.IPv4Address]:
-    """Every address nyiops knows is taken: jails' addresses, CARP addresses, host
-    management addresses and the addresses active requests hold."""
-    used = set()
-    for addrs in Jail.objects.present().values_list("ipv4", flat=True):
-        used.update(a for a in map(_address, addrs or []) if a)
-    for vips in CarpVhid.objects.present().values_list("vips", flat=True):
-        used.update(a for a in map(_address, vips or []) if a)
-    used.update(a for a in map(_address, Host.objects.values_list("address", flat=True)) if a)
-    held = JailRequest.objects.filter(status__in=ACTIVE_STATUSES)
-    if exclude_request:
-        held = held.exclude(pk=exclude_request)
-    used.update(a for a in map(_address, held.values_list("ip", flat=True)) if a)
-    return used
+    return AddressBook.load().used(exclude_request=exclude_request)
 
 
 def reserved(net: ipaddress.IPv4Network, addr: ipaddress.IPv4Address) -> bool:
@@ -302,6 +322,7 @@ def compute(
     affinity: str = Affinity.ANY,
     host_id: int | None = None,
     exclude_request: int | None = None,
+    addresses: AddressBook | None = None,
 ) -> Preview:
     """The preview for one wish. `host_id` pins the host (a NOC override or a re-check of a
     stored choice); otherwise the roomiest fitting host is picked. Problems are returned
@@ -349,7 +370,8 @@ def compute(
             same = chosen.host_id == source_host.pk
             note += f"; placed on {'the same host' if same else 'another host'}."
 
-    used = used_addresses(exclude_request=exclude_request)
+    book = addresses if addresses is not None else AddressBook.load()
+    used = book.used(exclude_request=exclude_request)
     if ip:
         problem = check_ip(customer, ip, used)
         if problem:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.apps import apps
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from customers.choices import ACTIVE_STATUSES, RequestStatus
@@ -25,7 +25,7 @@ from hosts.dashboard.backups import backups as backup_verdicts
 from hosts.dashboard.clusters import cluster_views
 from hosts.dashboard.common import Filters, digest
 from hosts.dashboard.storage import GOOD_BACKUP_EXIT
-from hosts.models import BackupJob, Cluster, ClusterMember, Jail
+from hosts.models import BackupJob, BackupRun, Cluster, ClusterMember, Jail
 
 KIND_WORDS = {
     ClusterKind.FIREWALL: "Firewall pair",
@@ -171,24 +171,22 @@ def backups(customer: Customer, known: str | None = None) -> dict:
     now = timezone.now()
     verdict = backup_verdicts(Filters(customer=customer))["rows"]
     verdict = verdict[0] if verdict else None
-    rows = []
-    for job in (
-        BackupJob.objects.filter(source__customer=customer)
-        .select_related("source")
+    good = (
+        BackupRun.objects.filter(job=OuterRef("pk"), exit_code__in=GOOD_BACKUP_EXIT)
+        .exclude(snapshot_verified=False)
+        .order_by("-finished_at")
+    )
+    rows = [
+        BackupJobRow(*row)
+        for row in BackupJob.objects.filter(source__customer=customer)
+        .annotate(
+            last_good_at=Subquery(good.values("finished_at")[:1]),
+            last_snapshot=Subquery(good.values("snapshot")[:1]),
+        )
         .order_by("name")
-    ):
-        good = (
-            job.runs.filter(exit_code__in=GOOD_BACKUP_EXIT)
-            .exclude(snapshot_verified=False)
-            .order_by("-finished_at")
-            .values_list("finished_at", "snapshot")
-            .first()
-        )
-        rows.append(
-            BackupJobRow(
-                job.name, job.source.name, good[0] if good else None, good[1] if good else ""
-            )
-        )
+        .values_list("name", "source__name", "last_good_at", "last_snapshot")
+    ]
+    rows = [r if r.last_good_at else BackupJobRow(r.name, r.host, None, "") for r in rows]
     summary = None
     if verdict is not None:
         summary = (verdict.tone, verdict.verdict, verdict.last_good_at)

@@ -32,6 +32,10 @@ app.conf.beat_schedule = {
     "alerts-escalate-due": {"task": "alerts.tasks.escalate_due_alerts", "schedule": 15.0},
     "alerts-release-silenced": {"task": "alerts.tasks.release_silenced_alerts", "schedule": 15.0},
     "customers-sync-provisioning": {"task": "customers.tasks.sync_provisioning", "schedule": 2.0},
+    "customers-incident-notices": {
+        "task": "customers.tasks.sweep_incident_notices",
+        "schedule": 30.0,
+    },
     "alerts-audit-escalations": {"task": "alerts.tasks.audit_escalations", "schedule": 60.0},
     "operations-sweep": {"task": "operations.tasks.sweep_operations", "schedule": 30.0},
 }
