@@ -420,3 +420,112 @@ class JailStop(_Lifecycle):
 @register
 class JailRestart(_Lifecycle):
     kind, title, verb = "jail-restart", "Restart a jail", "restart"
+
+
+KEEP_FINAL_DAYS = 14
+
+
+class DestroyParams(JailParams):
+    confirm = forms.CharField(max_length=32, help_text="type the jail's name to confirm")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("name") and data.get("confirm") != data.get("name"):
+            self.add_error("confirm", "Type the jail's name exactly to confirm.")
+        return data
+
+
+@register
+class JailDestroy(_JailAction):
+    """Stop the jail, take a final snapshot and set its config aside. The dataset and its
+    final snapshot stay for KEEP_FINAL_DAYS (a purge after that is a separate, later step),
+    so a destroy is undone by starting the jail again until then."""
+
+    kind = "jail-destroy"
+    title = "Destroy a jail (keeps a final snapshot)"
+    target_help = "jail host name"
+    params_form = DestroyParams
+
+    def facts(self, target, params):
+        jail = observed(target.host, params["name"])
+        return {"exists": jail is not None, "pool": jail_pool(target.host)}
+
+    def preflight(self, target, params, facts, now):
+        return [
+            freshness_check([target.host], now),
+            self._lock_check(target, now),
+            Check(
+                "jail known",
+                facts["exists"],
+                f"{params['name']} is on {target.host.name}"
+                if facts["exists"]
+                else f"no jail {params['name']} observed on {target.host.name}",
+            ),
+        ]
+
+    def plan(self, target, params, facts):
+        host, name = target.host, params["name"]
+        dataset = f"{facts['pool']}/jails/{name}"
+        snap = f"final-{datetime.now().strftime('%Y%m%d%H%M')}"
+        conf = commands.jail_conf_path(name)
+        return [
+            StepSpec(
+                key="stop",
+                title=f"Stop jail {name}",
+                host=host,
+                cmd=commands.jail_service("stop", name),
+                why="nothing writes while the final snapshot is taken",
+                success=f"{name} not running",
+                undo=f"service jail start {name}",
+                idempotent=True,
+                verify="stopped",
+                window=START_WINDOW,
+                rollback=StepSpec(
+                    key="restart",
+                    title=f"Start jail {name} again",
+                    host=host,
+                    cmd=commands.jail_service("start", name),
+                    why="undo the stop",
+                    success=f"{name} running",
+                    undo="-",
+                    idempotent=True,
+                ),
+            ),
+            StepSpec(
+                key="final",
+                title=f"Final snapshot {dataset}@{snap}",
+                host=host,
+                cmd=commands.zfs_snapshot(dataset, snap),
+                why=f"kept {KEEP_FINAL_DAYS} days: the jail can be brought back",
+                success="snapshot exists",
+                undo=f"zfs destroy {dataset}@{snap}",
+                rollback=StepSpec(
+                    key="unfinal",
+                    title=f"Destroy {dataset}@{snap}",
+                    host=host,
+                    cmd=commands.zfs_destroy(dataset, snap),
+                    why="undo the snapshot",
+                    success="snapshot gone",
+                    undo="-",
+                ),
+            ),
+            StepSpec(
+                key="unconfig",
+                title=f"Set {conf} aside",
+                host=host,
+                cmd=commands.move_file(conf, f"{conf}.destroyed"),
+                why="service jail start no longer starts it",
+                success="config set aside",
+                undo=f"mv {conf}.destroyed {conf}",
+                rollback=StepSpec(
+                    key="reconfig",
+                    title=f"Put {conf} back",
+                    host=host,
+                    cmd=commands.move_file(f"{conf}.destroyed", conf),
+                    why="undo",
+                    success="config back",
+                    undo="-",
+                ),
+                data={"keep_until_days": KEEP_FINAL_DAYS},
+            ),
+        ]

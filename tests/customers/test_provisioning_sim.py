@@ -119,3 +119,30 @@ def test_rerunning_the_same_request_finds_the_jail_and_creates_no_second(
     assert [s["key"] for s in rerun.plan] == ["verify"]
     assert [j for j in sim_jails(polled_fleet, "app1") if j == "preview"] == ["preview"]
     assert Jail.objects.present().filter(host__name="app1", name="preview").count() == 1
+
+
+def test_destroy_needs_the_name_typed_and_keeps_a_final_snapshot(polled_fleet, initech, nora):
+    from django.core.exceptions import ValidationError
+
+    from operations import services
+
+    customer, user = initech
+    approve_and_run(ask_for_twin(customer, user), nora)
+    with pytest.raises(ValidationError, match="Type the jail's name exactly"):
+        services.request_operation(
+            "jail-destroy", "app1", {"name": "preview", "confirm": "previe"}, by=nora
+        )
+
+    op = services.request_operation(
+        "jail-destroy", "app1", {"name": "preview", "confirm": "preview"}, by=nora
+    )
+    services.approve(op, by=nora)
+    engine.run(op.pk)
+
+    op.refresh_from_db()
+    assert op.state == "succeeded", op.result
+    assert not sim_jails(polled_fleet, "app1")["preview"]["running"]
+    files = polled_fleet.state("app1").get("files", {})
+    assert "/etc/jail.conf.d/preview.conf.destroyed" in files
+    snapshots = [s[0] for s in polled_fleet.state("app1")["snapshots"]]
+    assert any(s.startswith("zroot/jails/preview@final-") for s in snapshots)
