@@ -48,7 +48,7 @@ def ivy(db):
 def test_customer_requests_a_twin_noc_approves_and_the_jail_runs_without_reload(
     fleet, browse, ivy, noc_user, artifacts, live_server
 ):
-    from customers import provisioning
+    from portal import provisioning
 
     page, errors = browse(ivy)
     jails = page.locator("#w-jails")

@@ -5,8 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Alert
-from customers.impact import impact_of
 from customers.models import JailRequest
+from portal.impact import impact_of
 from tests.factories import BackupJobFactory, ClusterFactory, ClusterMemberFactory, HostFactory
 
 pytestmark = pytest.mark.django_db

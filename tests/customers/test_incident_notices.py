@@ -7,8 +7,8 @@ from django.core import mail
 from django.utils import timezone
 
 from alerts.models import Alert
-from customers import incidents
 from customers.models import IncidentNotice
+from portal import incidents
 from tests.factories import HostFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from audit.models import AuditRecord
-from customers import jail_requests, placement
 from customers.models import JailRequest
+from portal import jail_requests, placement
 from tests.dashboard.factories import JailFactory
 
 pytestmark = pytest.mark.django_db

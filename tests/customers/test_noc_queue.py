@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from audit.models import AuditRecord
-from customers import jail_requests, notices
 from customers.models import JailRequest
 from operations.models import Operation
+from portal import jail_requests, notices
 from tests.dashboard.factories import JailFactory
 
 pytestmark = pytest.mark.django_db

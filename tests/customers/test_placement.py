@@ -2,8 +2,8 @@
 
 import pytest
 
-from customers import placement
 from customers.choices import Affinity
+from portal import placement
 from tests.dashboard.factories import JailFactory
 
 pytestmark = pytest.mark.django_db

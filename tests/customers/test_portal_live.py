@@ -5,8 +5,8 @@ leak)."""
 import pytest
 from django.urls import reverse
 
-from customers import portal
 from customers.models import JailRequest
+from portal import widgets as portal
 from tests.dashboard.factories import FreshHostFactory
 from tests.factories import ClusterFactory, ClusterMemberFactory
 

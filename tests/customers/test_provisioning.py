@@ -3,10 +3,10 @@ idempotent re-plan, and the customer's words for each operation state."""
 
 import pytest
 
-from customers import jail_requests, provisioning
 from customers.models import JailRequest
 from operations import services
 from operations.models import Operation, OperationStep
+from portal import jail_requests, provisioning
 from tests.dashboard.factories import JailFactory
 
 pytestmark = pytest.mark.django_db

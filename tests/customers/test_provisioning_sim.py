@@ -10,12 +10,12 @@ the same request finds the existing jail and creates no second one.
 import pytest
 from django.urls import reverse
 
-from customers import jail_requests, provisioning
 from customers.models import JailRequest, Membership
 from hosts.models import Jail
 from nyiops.roles import CUSTOMER
 from operations import engine
 from operations.models import Operation
+from portal import jail_requests, provisioning
 from tests.conftest import _user_in
 from tests.integration.conftest import fleet, poll, ssh_timeouts  # noqa: F401 - fixtures
 from tests.operations.conftest import fast_ops, nora, polled_fleet  # noqa: F401 - fixtures

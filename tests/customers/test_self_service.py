@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditRecord
-from customers import self_service
 from operations.models import Operation
+from portal import self_service
 
 pytestmark = pytest.mark.django_db
 

@@ -1,14 +1,15 @@
 """Portal and NOC forms. Choice querysets come from `scope()` (D3); the refusals themselves
-live in customers.jail_requests.validate, so the CLI and the form refuse the same things."""
+live in portal.jail_requests.validate, so the CLI and the form refuse the same things."""
 
 from django import forms
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
-from customers import jail_requests, placement
 from customers.choices import Affinity, JailPurpose, MembershipRole
 from customers.scoping import customer_of, scope
 from customers.validators import hostname_validator, jail_name_validator
 from hosts.models import Jail
+from portal import jail_requests, placement
+from portal.releases import TEMPLATES
 
 
 class JailChoiceField(forms.ModelChoiceField):
@@ -35,7 +36,7 @@ class JailRequestForm(forms.Form):
     template = forms.CharField(
         max_length=60,
         required=False,
-        help_text="Release template: " + ", ".join(jail_requests.TEMPLATES) + ". Not for twins.",
+        help_text="Release template: " + ", ".join(TEMPLATES) + ". Not for twins.",
     )
     ip = forms.CharField(
         max_length=45, required=False, label="IP address", help_text="Empty: the next free one."

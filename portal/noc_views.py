@@ -9,12 +9,12 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import jail_requests, placement
 from customers.choices import RequestStatus
-from customers.forms import ApproveForm, RejectForm
 from customers.models import JailRequest
 from hosts.views import page_flags
 from nyiops.access import noc_required
+from portal import jail_requests, placement
+from portal.forms import ApproveForm, RejectForm
 
 QUEUE_LIMIT = 50  # the oldest first; each is re-computed on every view
 

@@ -3,7 +3,7 @@ customer always comes from `customer_of(request.user)`, never from the URL or a 
 
 Views are thin: resolve the object through scope (another tenant's id and a missing id are
 the same 404), validate a form, call a service, render. Widgets share their context
-function with the page (customers.portal) and answer 204 when the client shows this version.
+function with the page (portal.widgets) and answer 204 when the client shows this version.
 """
 
 from django.contrib import messages
@@ -14,14 +14,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers import jail_requests, self_service, team
-from customers import portal as portal_data
+from customers import team
 from customers.access import customer_required
-from customers.forms import InviteForm, JailRequestForm
 from customers.models import JailRequest, Membership
 from customers.scoping import customer_of, scope
 from hosts.models import Host, Jail
 from hosts.views import VERSION_HEADER, is_partial, unchanged
+from portal import jail_requests, self_service
+from portal import widgets as portal_data
+from portal.forms import InviteForm, JailRequestForm
 
 
 def widget_context(name: str, customer, data: dict | None = None) -> dict:

@@ -3,7 +3,7 @@ customer-impact cards on NOC pages (alert, operation, overview). Staff pages onl
 
 from django import template
 
-from customers.impact import impact_of, open_impacts
+from portal.impact import impact_of, open_impacts
 
 register = template.Library()
 

@@ -7,10 +7,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from customers import jail_requests
 from customers.models import Customer, JailRequest, Membership
 from hosts.models import Jail
 from nyiops.roles import CUSTOMER, ensure_role_groups
+from portal import jail_requests
 
 USERNAME, PASSWORD = "initech", "nyiops-demo-initech"
 

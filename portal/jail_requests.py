@@ -5,7 +5,7 @@ rows and its notices, and turns provisioning progress into the words a customer 
 service runs in one transaction and refuses with `Refused(field -> message)`, never a crash.
 
 It must not run anything on a host: approval hands the request to the operations engine
-(`customers.provisioning`), which does. It never widens scope: every object it is given is
+(`portal.provisioning`), which does. It never widens scope: every object it is given is
 re-checked against the request's customer inside the transaction (RELIABILITY D3).
 """
 
@@ -18,18 +18,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import record
-from customers import notices, placement
 from customers.choices import ACTIVE_STATUSES, Affinity, JailPurpose, RequestStatus
 from customers.models import Customer, JailRequest
-
-# Release templates a jail can be created from: name -> the ZFS snapshot it is cloned from.
-# "" means a fresh, empty dataset (the customer installs into it).
-TEMPLATES = {
-    "14.1-RELEASE": "zroot/templates/14.1-RELEASE@base",
-    "14.2-RELEASE": "zroot/templates/14.2-RELEASE@base",
-    "empty": "",
-}
-DEFAULT_TEMPLATE = "14.1-RELEASE"
+from portal import notices, placement, provisioning
+from portal.releases import DEFAULT_TEMPLATE, TEMPLATES
 
 
 class Refused(Exception):
@@ -177,8 +169,6 @@ def _locked(request_id: int, *statuses) -> JailRequest:
 def approve(request_id: int, user, *, host_id: int | None = None) -> JailRequest:
     """Approve (optionally on another host of the customer's) and hand to provisioning.
     Refused when the re-computed placement no longer fits."""
-    from customers import provisioning
-
     with transaction.atomic():
         req = _locked(request_id, RequestStatus.PENDING)
         preview, _ = recheck(req, host_id)
@@ -249,23 +239,6 @@ def cancel(request_id: int, user) -> JailRequest:
             after=_snapshot(req),
         )
     return req
-
-
-def progress(request_id: int, *, status: str, text: str) -> None:
-    """Provisioning reports here; the customer reads `text`. READY and FAILED send notices.
-    A request already finished is not moved back (a late or repeated report)."""
-    with transaction.atomic():
-        req = JailRequest.objects.select_for_update().get(pk=request_id)
-        if req.status in (RequestStatus.READY, RequestStatus.REJECTED, RequestStatus.CANCELLED):
-            return
-        if (req.status, req.status_text) == (status, text):
-            return
-        req.status, req.status_text = status, text[:500]
-        req.save(update_fields=["status", "status_text", "updated_at"])
-        if status == RequestStatus.READY:
-            notices.send(req, "ready")
-        elif status == RequestStatus.FAILED:
-            notices.send(req, "failed")
 
 
 def _snapshot(req: JailRequest) -> dict:

@@ -6,12 +6,12 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from customers import jail_requests
-from customers.forms import JailRequestForm
 from customers.models import Customer, JailRequest
 from customers.scoping import customer_of, scope
 from hosts.models import Jail
 from nyiops.roles import is_noc
+from portal import jail_requests
+from portal.forms import JailRequestForm
 
 
 def as_dict(req: JailRequest) -> dict:

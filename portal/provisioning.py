@@ -15,12 +15,14 @@ import logging
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from customers.choices import JailPurpose, RequestStatus
+from customers.models import JailRequest
+from portal import notices
+from portal.releases import TEMPLATES
 
 log = logging.getLogger(__name__)
-
-TEMPLATE_SNAPSHOTS_SETTING = "NYIOPS_JAIL_TEMPLATES"
 
 
 class ProvisioningRefused(Exception):
@@ -34,8 +36,6 @@ def engine_available() -> bool:
 def operation_request(req) -> tuple[str, str, dict]:
     """(kind, target, params) for a request: a twin clones its source on the source's host;
     anything else is created from its release template (or empty)."""
-    from customers.jail_requests import TEMPLATES
-
     params = {
         "name": req.name,
         "hostname": req.hostname,
@@ -107,8 +107,6 @@ def sync_requests() -> int:
     """Move approved and provisioning requests on from their operations; how many moved."""
     if not engine_available():
         return 0
-    from customers import jail_requests
-    from customers.models import JailRequest
     from operations.models import Operation
 
     moving = list(
@@ -122,6 +120,23 @@ def sync_requests() -> int:
     for pk, op_id, status, text in moving:
         new_status, new_text = words_for(ops.get(op_id))
         if (new_status, new_text) != (status, text):
-            jail_requests.progress(pk, status=new_status, text=new_text)
+            progress(pk, status=new_status, text=new_text)
             moved += 1
     return moved
+
+
+def progress(request_id: int, *, status: str, text: str) -> None:
+    """Provisioning reports here; the customer reads `text`. READY and FAILED send notices.
+    A request already finished is not moved back (a late or repeated report)."""
+    with transaction.atomic():
+        req = JailRequest.objects.select_for_update().get(pk=request_id)
+        if req.status in (RequestStatus.READY, RequestStatus.REJECTED, RequestStatus.CANCELLED):
+            return
+        if (req.status, req.status_text) == (status, text):
+            return
+        req.status, req.status_text = status, text[:500]
+        req.save(update_fields=["status", "status_text", "updated_at"])
+        if status == RequestStatus.READY:
+            notices.send(req, "ready")
+        elif status == RequestStatus.FAILED:
+            notices.send(req, "failed")

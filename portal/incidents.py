@@ -3,7 +3,7 @@ once when it is resolved.
 
 An incident is an open root alert that pages (not suppressed by maintenance, not expected
 from an operation) and has lasted NOTICE_DELAY, so a flap the NOC never sees does not reach
-customers either. Who is touched comes from the topology (customers.impact). The words are
+customers either. Who is touched comes from the topology (portal.impact). The words are
 the customer's (service names, no NOC text). A beat task calls `send_due`; the
 IncidentNotice row, created in the same transaction as the queueing, makes each notice go
 once however often it runs.
@@ -17,9 +17,10 @@ from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers import notices
-from customers.impact import impact_of
 from customers.models import Customer, IncidentNotice
+from nyiops.celery import app as celery_app
+from portal import notices
+from portal.impact import impact_of
 
 NOTICE_DELAY = timedelta(minutes=2)
 BATCH = 200
@@ -79,9 +80,12 @@ def send_due(now=None) -> tuple[int, int]:
 
 
 def _queue(customer_id: int, alert_id: int, *, opened: bool) -> None:
-    from customers.tasks import send_incident_notice
-
-    transaction.on_commit(lambda: send_incident_notice.delay(customer_id, alert_id, opened))
+    # By name: portal.tasks imports this module.
+    transaction.on_commit(
+        lambda: celery_app.send_task(
+            "portal.tasks.send_incident_notice", args=[customer_id, alert_id, opened]
+        )
+    )
 
 
 def deliver(customer_id: int, alert_id: int, opened: bool) -> int:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from customers import portal, views
+from portal import views
+from portal import widgets as portal
 
 app_name = "customers"
 

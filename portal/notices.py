@@ -15,6 +15,9 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 
+from customers.models import JailRequest
+from nyiops.celery import app as celery_app
+
 log = logging.getLogger(__name__)
 
 SUBJECTS = {
@@ -45,15 +48,14 @@ def recipients(customer, user=None) -> list[str]:
 
 def send(req, kind: str) -> None:
     """Queue one notice about a jail request, sent once the transaction commits."""
-    from customers.tasks import send_request_notice
-
-    transaction.on_commit(lambda: send_request_notice.delay(req.pk, kind))
+    # By name: portal.tasks imports this module, so importing it back would make a loop.
+    transaction.on_commit(
+        lambda: celery_app.send_task("portal.tasks.send_request_notice", args=[req.pk, kind])
+    )
 
 
 def deliver_request_notice(request_id: int, kind: str) -> int:
     """Build and send one notice; returns how many addresses it went to."""
-    from customers.models import JailRequest
-
     req = (
         JailRequest.objects.select_related("customer", "requested_by").filter(pk=request_id).first()
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import noc_views
+from portal import noc_views
 
 app_name = "jailqueue"
 

@@ -1,9 +1,9 @@
-"""Customer-side Celery tasks: thin wrappers over customers.notices."""
+"""Customer-side Celery tasks: thin wrappers over portal.notices."""
 
 import smtplib
 
-from customers import incidents, notices, provisioning
 from nyiops.tasks import Retry, nyiops_task
+from portal import incidents, notices, provisioning
 
 
 @nyiops_task(
