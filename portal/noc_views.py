@@ -16,16 +16,17 @@ from nyiops.access import noc_required
 from portal import jail_requests, placement
 from portal.forms import ApproveForm, RejectForm
 
-QUEUE_LIMIT = 50  # the oldest first; each is re-computed on every view
+QUEUE_LIMIT = 20  # the oldest first; each is re-computed on every view
 
 
 @noc_required
 @require_GET
 def queue(request):
+    waiting = JailRequest.objects.filter(status=RequestStatus.PENDING)
     pending = list(
-        JailRequest.objects.filter(status=RequestStatus.PENDING)
-        .select_related("customer", "host", "requested_by", "twin_of__host")
-        .order_by("created_at")[:QUEUE_LIMIT]
+        waiting.select_related("customer", "host", "requested_by", "twin_of__host").order_by(
+            "created_at"
+        )[:QUEUE_LIMIT]
     )
     rows = []
     addresses = placement.AddressBook.load()
@@ -48,7 +49,12 @@ def queue(request):
     return render(
         request,
         "customers/noc_queue.html",
-        {"rows": rows, "recent": recent, **page_flags()},
+        {
+            "rows": rows,
+            "recent": recent,
+            "more": max(waiting.count() - len(rows), 0),
+            **page_flags(),
+        },
     )
 
 
