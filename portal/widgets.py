@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.apps import apps
 from django.db.models import OuterRef, Q, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
 from customers.choices import ACTIVE_STATUSES, RequestStatus
@@ -61,6 +62,8 @@ class JailRow:
     ips: tuple[str, ...]
     running: bool
     request_id: int | None
+    action_url: str = ""
+    twin_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,22 @@ def jails(customer: Customer, known: str | None = None) -> dict:
         .exclude(host=None)
         .values_list("name", "pk")
     )
+    # Reversed once, not once a row: a row's URLs differ only by the jail id.
+    action = reverse("customers:jail-action", args=[0]).replace("/0/", "/{}/")
+    twin = reverse("customers:request-new") + "?twin_of={}"
     rows = [
-        JailRow(pk, name, hostname, host, host_id, tuple(ips or ()), running, request_ids.get(name))
+        JailRow(
+            pk,
+            name,
+            hostname,
+            host,
+            host_id,
+            tuple(ips or ()),
+            running,
+            request_ids.get(name),
+            action.format(pk),
+            twin.format(pk),
+        )
         for pk, name, hostname, host, host_id, ips, running in Jail.objects.present()
         .filter(host__customer=customer)
         .order_by("name", "host__name")
