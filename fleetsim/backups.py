@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from .seeded import rng_for
+from .rng import rng_for
 
 RSYNC_VERSION = "3.2.7"
 KEEP_SNAPSHOTS = 14
@@ -113,7 +113,35 @@ def run(host: dict, job: dict, start: float, end: float, code: int) -> tuple[str
     return out, err, code
 
 
+def start(host: dict, job: dict, now: float, pid: int) -> None:
+    """`nyiops-backup JOB`: a run begins; ``finish_due`` ends it ``duration_seconds`` later."""
+    rec = host["backups"].setdefault(job["name"], {"runs": 0, "paused": False})
+    rec["running"] = {
+        "start": now,
+        "end": now + float(job.get("duration_seconds", 120)),
+        "pid": pid,
+    }
+
+
+def finish_due(host: dict, job: dict, now: float, code: int) -> bool:
+    """End a started run whose time has come: log and snapshot as a scheduled run."""
+    rec = host["backups"].get(job["name"], {})
+    running = rec.get("running")
+    if not running or now < running["end"]:
+        return False
+    del rec["running"]
+    run(host, job, running["start"], running["end"], code)
+    return True
+
+
 def log_text(rec: dict, job_name: str) -> str:
+    """The wrapper's log: the last finished run, then the start line of one running now."""
+    running = rec.get("running")
+    now_line = f"=== nyiops-backup {job_name} start {iso(running['start'])}\n" if running else ""
+    return _finished_text(rec, job_name) + now_line
+
+
+def _finished_text(rec: dict, job_name: str) -> str:
     if "start" not in rec:
         return ""
     body = rec["stdout"] + rec["stderr"]

@@ -7,7 +7,7 @@ import ipaddress
 import random
 
 from .backups import seed_history
-from .seeded import rng_for
+from .rng import rng_for
 
 GIB = 1 << 30
 DISK_BYTES = 1000204886016  # a 1 TB disk, as diskinfo reports it
@@ -85,6 +85,8 @@ def host(h: dict, spec: dict, now: float) -> dict:
     _cluster(state, h, spec, sysctl, now)
     sysctl.update(h.get("sysctl", {}))
     state["sysctl"] = sysctl
+    state["sysctl_boot"] = dict(sysctl)  # what a reboot starts from
+    state["boot_seconds"] = float(h.get("boot_seconds", 30))
     rules = list(DEFAULT_RULES)
     for role in h["roles"]:
         sync = state["pfsync"]["syncdev"] if state["pfsync"] else "em1"
@@ -145,6 +147,8 @@ def _cluster(state, h, spec, sysctl, now) -> None:
                     "vip": [str(vip.ip), vip.network.prefixlen],
                     "advbase": int(v.get("advbase", carp.get("advbase", 1))),
                     "advskew": int(me.get("advskew", 0)),
+                    # rc.conf's value: a reboot comes back to it (ifconfig changes are lost)
+                    "advskew_boot": int(me.get("advskew", 0)),
                     "state": "MASTER" if me["role"] == "primary" else "BACKUP",
                     "last_heard": now,
                     "next_ad": now,
@@ -189,6 +193,8 @@ def _mirror(m: dict, init: dict) -> dict:
         "configured": len(comps),
         "size": size,
         "rate": m.get("rebuild_pct_per_s", 2.0),
+        # what the mirror holds: a component taken out keeps a copy of it
+        "fs": m.get("fs", "swap" if m["name"] == "swap" else "ufs"),
         "id": int.from_bytes(hashlib.sha256(m["name"].encode()).digest()[:4], "big"),
     }
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import commands, dynamics, faults
+from .commands.storage import mirror_state, pool_health
 from .faults import FaultError
 from .state import Fleet, read_json
 
@@ -105,6 +106,9 @@ def inject_fault(state_dir, target: str, kind: str, *args: str, wait: float = 3.
     )
     with faults.locked(state_dir):
         data = faults.read(state_dir)
+        for f in new:
+            if kind in faults.ONCE:
+                f["id"] = data["seq"] + 1  # each injection is a new event
         data["faults"] = [f for f in data["faults"] if not any(_same(f, n) for n in new)] + new
         return _commit(state_dir, spec, data, wait)
 
@@ -134,8 +138,6 @@ def heal(state_dir, target: str, kind: str | None = None, wait: float = 3.0) -> 
 def status(state_dir) -> dict:
     state_dir = Path(state_dir)
     spec = _spec(state_dir)
-    from .commands.storage import mirror_state, pool_health
-
     with offline(state_dir) as alone:
         running = not alone
     ports = read_json(state_dir / "ports.json", {})

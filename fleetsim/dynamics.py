@@ -228,7 +228,17 @@ def storage(fleet, name: str, host: dict, dt: float, now: float) -> None:
             for v in p["vdevs"]:
                 for d in v["devices"]:
                     d.pop("note", None)
+                finish_replacing(v)
         fleet.mark(name)
+
+
+def finish_replacing(vdev: dict) -> None:
+    """A resilver that ends detaches each replaced device: the new one takes its place."""
+    for i, d in enumerate(vdev["devices"]):
+        new = d.get("new")
+        if new:
+            new.pop("note", None)
+            vdev["devices"][i] = new
 
 
 def start_resilver(pool: dict, now: float) -> None:
@@ -301,7 +311,14 @@ def job_exit_code(fleet, job: dict) -> int:
 def backup_jobs(fleet, name: str, host: dict, now: float) -> None:
     for job_name, rec in host["backups"].items():
         job = fleet.jobs.get(job_name)
-        if job is None or rec.get("paused") or now < rec["next_run"]:
+        if job is None:
+            continue
+        if rec.get("running"):
+            # a run started by hand (`nyiops-backup JOB`) ends after its duration
+            if backups.finish_due(host, job, now, job_exit_code(fleet, job)):
+                fleet.mark(name)
+            continue
+        if rec.get("paused") or now < rec["next_run"]:
             continue
         start = max(rec["next_run"], now - 60)
         backups.run(host, job, start, now, job_exit_code(fleet, job))

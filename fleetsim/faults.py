@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import backups, dynamics
+from .commands import power
 from .state import atomic_write, read_json
 
 # kind -> (argument names, whether a cluster target is kept whole instead of per member)
@@ -34,7 +35,10 @@ KINDS = {
     "fail-command": (("PATTERN", "[MESSAGE]"), False),
     "hang-command": (("PATTERN",), False),
     "drop-after-command": (("PATTERN",), False),
+    "reboot": ((), False),
 }
+# events rather than conditions: each injection happens once (healing undoes nothing)
+ONCE = {"reboot"}
 # kinds whose arguments are one pattern (the rest joined) or a pattern and a message
 JOINED = {"garbage", "truncate", "hang-command", "drop-after-command"}
 
@@ -44,7 +48,7 @@ class FaultError(ValueError):
 
 
 def key(f: dict) -> tuple:
-    return f["target"], f["kind"], tuple(f["args"])
+    return f["target"], f["kind"], tuple(f["args"]), f.get("id")
 
 
 @contextmanager
@@ -178,6 +182,8 @@ def apply_effect(fleet, f: dict, now: float) -> None:
         _run_job_now(fleet, f["args"][0], now)
     elif kind == "pf-cuts-management":
         host["pf"]["cut_saved"] = list(host["pf"]["rules"])
+    elif kind == "reboot":
+        power.reboot(fleet, target, now)
     fleet.mark(target)
 
 

@@ -427,7 +427,14 @@ class Shell:
         env = {k: v for k, v in env.items() if k != LINE_KEY}
         sub = Shell(self.dispatch, env, self.fs, (box or [stdin]) if with_c else "")
         sub.rc = self.rc
-        sub.run(script, depth + 1)
+        try:
+            sub.run(script, depth + 1)
+        except Exception:
+            # a command that never returns (hang-command): what the script printed before
+            # it has already gone out
+            self.out.extend(sub.out)
+            self.err.extend(sub.err)
+            raise
         self.err.extend(sub.err)
         return "".join(sub.out), sub.rc
 

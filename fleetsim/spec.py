@@ -110,6 +110,9 @@ def validate(spec: dict) -> None:
         if not isinstance(job.setdefault("schedule_minutes", 1440), int):
             raise SpecError(f"{w}: field 'schedule_minutes' must be an integer")
         job.setdefault("log_path", f"/var/log/nyiops-backup/{job['name']}.log")
+        duration = job.setdefault("duration_seconds", 120)
+        if not isinstance(duration, (int, float)) or isinstance(duration, bool) or duration < 0:
+            raise SpecError(f"{w}: field 'duration_seconds' must be a number >= 0")
 
 
 def _validate_host(spec, i, h, customers, sites, names) -> None:

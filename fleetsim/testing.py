@@ -53,8 +53,10 @@ class RunningFleet:
 
     def _sync(self):
         async def run():
-            if faults.reconcile(self.server.fleet) or self.server.fleet.listeners_dirty:
-                await self.server.sync_listeners()
+            faults.reconcile(self.server.fleet)
+            # always, even when nothing looks dirty: the ticker may be half-way through a
+            # sync that opens a listener; this waits for it (the sync holds a lock)
+            await self.server.sync_listeners()
 
         asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=30)
 

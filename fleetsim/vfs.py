@@ -134,6 +134,7 @@ class View:
         devs |= {c["disk"] for m in host["mirrors"] for c in m["components"] if c["present"]}
         devs |= {f"mirror/{m['name']}" for m in host["mirrors"]}
         devs |= {d["name"] for p in host["pools"] for v in p["vdevs"] for d in v["devices"]}
+        devs |= set(host.get("free", {}))
         devs |= {"null", "zero", "random", "pfsync0" if host.get("pfsync") else "null"}
         return {f"/dev/{d}" for d in devs}
 

@@ -11,13 +11,14 @@ from . import (  # noqa: F401 - importing registers their commands
     haproxy,
     jails,
     net,
+    power,
     procs,
     service,
     storage,
     system,
     zfs,
 )
-from .base import TABLE, Ctx, command, dispatch, run_line, run_session, usage
+from .registry import TABLE, Ctx, command, dispatch, run_line, run_session, usage
 
 __all__ = ["TABLE", "Ctx", "command", "dispatch", "run", "run_session", "usage"]
 

@@ -11,7 +11,7 @@ import hashlib
 import posixpath
 
 from ..vfs import EISDIR, ENOENT, FsError, View
-from .base import command, usage
+from .registry import command, usage
 
 
 def fs(ctx) -> View:

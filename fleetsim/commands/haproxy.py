@@ -7,7 +7,7 @@ import time
 
 from ..dynamics import MAINT
 from ..vfs import FsError, View
-from .base import command, usage
+from .registry import command, usage
 
 SOCK = "/var/run/haproxy.sock"
 # the `show stat` CSV header of HAProxy 2.8 (after "# "), the columns in print order

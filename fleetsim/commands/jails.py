@@ -6,7 +6,7 @@ import json
 import re
 
 from ..vfs import FsError, View
-from .base import command, usage
+from .registry import command, usage
 
 
 def running(host: dict) -> list[dict]:

@@ -9,7 +9,7 @@ import time
 
 from .. import dynamics
 from ..vfs import FsError, View
-from .base import command, usage
+from .registry import command, usage
 
 PHYS_OPTIONS = (
     "options=4e504bb<RXCSUM,TXCSUM,VLAN_MTU,VLAN_HWTAGGING,JUMBO_MTU,VLAN_HWCSUM,"

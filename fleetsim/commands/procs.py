@@ -17,7 +17,7 @@ import shlex
 from .. import dynamics
 from ..shell import ShellSyntaxError, Word, parse
 from ..vfs import FsError, View, norm
-from .base import Drop, Hang, command, shell_for, usage
+from .registry import Drop, Hang, command, shell_for, usage
 
 FIRST_PID = 40000
 HUNG = 1e18  # a wake time that never comes (JSON has no infinity)

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from .base import command, usage
 from .haproxy import service_haproxy
 from .jails import service_jail
+from .registry import command, usage
 
 
 @command("service")

@@ -7,7 +7,7 @@ import re
 import time
 
 from .. import backups, dynamics
-from .base import command, usage
+from .registry import command, usage
 
 
 def kernel_ident(host: dict) -> str:
@@ -140,3 +140,26 @@ def rsync(ctx, args, stdin):
     out, err, rc = backups.run(host, job, ctx.now - 20, ctx.now, code)
     ctx.write()
     return (out if "--stats" in args else ""), err, rc
+
+
+@command("nyiops-backup")
+def nyiops_backup(ctx, args, stdin):
+    """The backup wrapper on the storage host: `nyiops-backup JOB` starts the job's rsync pull
+    in the background (as the real wrapper does through daemon(8)) and returns; the log
+    shows the start line at once and the end line and snapshot after the job's duration."""
+    host = ctx.host
+    if len(args) != 1 or args[0].startswith("-"):
+        return usage("usage: nyiops-backup JOB", 64)
+    job = ctx.fleet.jobs.get(args[0])
+    if job is None:
+        return usage(f"nyiops-backup: unknown job '{args[0]}'", 64)
+    if job["target"] != ctx.name:
+        return usage(f"nyiops-backup: {args[0]}: runs on {job['target']}, not here", 64)
+    running = host["backups"].get(job["name"], {}).get("running")
+    if running:
+        return usage(f"nyiops-backup: {args[0]}: already running (pid {running['pid']})", 75)
+    pid = host.get("next_pid", 40000)
+    host["next_pid"] = pid + 1
+    backups.start(host, job, ctx.now, pid)
+    ctx.write()
+    return "", "", 0

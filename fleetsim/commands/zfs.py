@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from .base import command, usage
-from .zformat import ALIASES, table
+from .fmt import ALIASES, table
+from .registry import command, usage
 
 SNAP_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 

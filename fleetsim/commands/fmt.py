@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from .base import usage
+from .registry import usage
 
 ALIASES = {
     "refer": "referenced",
