@@ -20,7 +20,7 @@ from customers.choices import ACTIVE_STATUSES, Affinity
 from customers.models import Customer, JailRequest
 from customers.quotas import limit_for
 from hosts.choices import HostRole, Reachability
-from hosts.health.verdicts import DEFAULT_THRESHOLDS
+from hosts.health.verdicts import configured_thresholds
 from hosts.models import CarpVhid, Host, Jail, ZPool
 
 GIB = 1024**3
@@ -263,7 +263,7 @@ def candidates(customer: Customer, size_gb: int, *, site_id: int | None = None) 
         .values_list("host_id", "name")
     ):
         jails.setdefault(host_id, []).append(name)
-    limit_pct = DEFAULT_THRESHOLDS.pool_capacity_warning
+    limit_pct = configured_thresholds().pool_capacity_warning
     out = []
     for host in hosts:
         host_pools = pools.get(host.pk, [])

@@ -25,7 +25,7 @@ from hosts.choices import ClusterKind
 from hosts.dashboard.backups import backups as backup_verdicts
 from hosts.dashboard.clusters import cluster_views
 from hosts.dashboard.common import Filters, digest
-from hosts.dashboard.storage import GOOD_BACKUP_EXIT
+from hosts.health.verdicts import GOOD_BACKUP_EXIT
 from hosts.models import BackupJob, BackupRun, Cluster, ClusterMember, Jail
 
 KIND_WORDS = {

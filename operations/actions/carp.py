@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 
 from hosts.freebsd import commands
 from hosts.health.carp import CARP_KINDS
-from hosts.health.store import thresholds
+from hosts.health.verdicts import configured_thresholds as thresholds
 from hosts.models import CarpVhid, Host, HostFacts
 from operations import locks
 from operations.actions import register
