@@ -85,7 +85,7 @@ class IncidentRow:
 @dataclass(frozen=True)
 class MaintenanceRow:
     starts_at: datetime
-    ends_at: datetime
+    ends_at: datetime | None
     service: str
     reason: str
 
@@ -256,12 +256,42 @@ def incidents(customer: Customer, known: str | None = None) -> dict:
                     starts, ends, _service_label(host, cluster, host_cust == customer.pk), reason
                 )
             )
+    maintenance += planned_operations(customer)
     return {
         "rows": rows,
         "maintenance": maintenance,
         "generated_at": now,
         "version": digest(rows, maintenance),
     }
+
+
+def planned_operations(customer: Customer) -> list[MaintenanceRow]:
+    """Operations planned or under way on the customer's hosts and clusters, named by their
+    kind's title (the NOC's reason text is not shown)."""
+    if not apps.is_installed("operations"):
+        return []
+    from operations import actions
+    from operations.choices import ACTIVE_STATES
+
+    Operation = apps.get_model("operations", "Operation")
+    out = []
+    for kind, state, created, approved, host, cluster in (
+        Operation.objects.filter(state__in=ACTIVE_STATES)
+        .filter(Q(host__customer=customer) | Q(cluster__customer=customer))
+        .order_by("created_at")
+        .values_list("kind", "state", "created_at", "approved_at", "host__name", "cluster__name")[
+            :20
+        ]
+    ):
+        try:
+            title = actions.get(kind).title
+        except KeyError:
+            title = "Maintenance"
+        word = "planned" if state == "planned" else "under way" if state != "approved" else "next"
+        out.append(
+            MaintenanceRow(approved or created, None, cluster or host or "", f"{title} ({word})")
+        )
+    return out
 
 
 def requests(customer: Customer, known: str | None = None, limit: int = 20) -> dict:

@@ -106,3 +106,27 @@ def test_request_status_partial_is_scoped_and_live(
 
     client.force_login(customer_b_user)
     assert client.get(url, **HTMX).status_code == 404
+
+
+def test_operations_on_the_customers_hosts_show_as_planned_maintenance(
+    client, world, customer_a_user, customer_b_user
+):
+    from operations.models import Operation
+
+    Operation.objects.create(
+        kind="jail-restart",
+        state="planned",
+        target_label="shop on jh-a1",
+        host=world.a_host1,
+        reason="NOC note naming jh-b1",
+        requested_by_name="nora-noc",
+    )
+    client.force_login(customer_a_user)
+
+    body = client.get(reverse("customers:widget-incidents"), **HTMX).content.decode()
+
+    assert "jh-a1: Restart a jail (planned)" in body
+    assert "jh-b1" not in body
+    client.force_login(customer_b_user)
+    other = client.get(reverse("customers:widget-incidents"), **HTMX).content.decode()
+    assert "Restart a jail" not in other
