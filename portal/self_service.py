@@ -68,3 +68,36 @@ def jail_action(user, jail, verb: str):
         message=f"{customer.slug} asked to {verb} {jail.name} on {jail.host.name}",
     )
     return op
+
+
+def request_destroy(user, jail, confirm: str):
+    """Ask the NOC to destroy one of the customer's jails: a *planned* jail-destroy
+    operation (final snapshot kept, see operations.actions.jails) that runs only once a NOC
+    user approves it. The name must be typed to confirm."""
+    from operations import services
+
+    customer = customer_of(user)
+    if customer is None or jail.host.customer_id != customer.pk:
+        raise NotAllowed("Not your jail.")
+    if confirm != jail.name:
+        raise NotAllowed(f"Type the jail's name, {jail.name}, exactly to confirm.")
+    try:
+        op = services.request_operation(
+            "jail-destroy",
+            jail.host.name,
+            {"name": jail.name, "confirm": confirm},
+            by=user,
+            reason="customer asked to destroy (NOC approval needed)",
+        )
+    except services.PlanRefused as exc:
+        raise NotAllowed(f"Cannot destroy {jail.name} right now: {exc}") from exc
+    except ValidationError as exc:
+        raise NotAllowed(f"Cannot destroy {jail.name}: {exc}") from exc
+    record(
+        actor=user,
+        action="jail.destroy_requested",
+        target=jail,
+        after={"operation": op.pk, "customer": customer.slug},
+        message=f"{customer.slug} asked to destroy {jail.name} on {jail.host.name}",
+    )
+    return op

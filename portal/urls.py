@@ -18,6 +18,7 @@ urlpatterns = [
     path("requests/<int:request_id>/live/", views.request_status, name="request-status"),
     path("requests/<int:request_id>/cancel/", views.request_cancel, name="request-cancel"),
     path("jails/<int:jail_id>/action/", views.jail_action, name="jail-action"),
+    path("jails/<int:jail_id>/destroy/", views.jail_destroy, name="jail-destroy"),
     path("team/", views.team_page, name="team"),
     path("team/<int:user_id>/remove/", views.team_remove, name="team-remove"),
     path("welcome/<uidb64>/<token>/", views.Welcome.as_view(), name="welcome"),

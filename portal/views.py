@@ -217,3 +217,31 @@ def jail_action(request, jail_id: int):
     else:
         messages.success(request, f"{verb.title()} of {jail.name} queued: the list updates itself.")
     return redirect("customers:portal")
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def jail_destroy(request, jail_id: int):
+    """Destroy needs the NOC: this asks for it (a planned operation), after the customer
+    types the jail's name."""
+    jail = get_object_or_404(
+        scope(Jail.objects.present().select_related("host"), request.user, field="host__customer"),
+        pk=jail_id,
+    )
+    error = ""
+    if request.method == "POST":
+        try:
+            self_service.request_destroy(request.user, jail, request.POST.get("confirm", ""))
+        except self_service.NotAllowed as exc:
+            error = str(exc)
+        else:
+            messages.success(
+                request, f"Asked the NOC to destroy {jail.name}; a final snapshot is kept."
+            )
+            return redirect("customers:portal")
+    return render(
+        request,
+        "customers/jail_destroy.html",
+        {"jail": jail, "error": error},
+        status=400 if error else 200,
+    )

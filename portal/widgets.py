@@ -64,6 +64,7 @@ class JailRow:
     request_id: int | None
     action_url: str = ""
     twin_url: str = ""
+    destroy_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ def jails(customer: Customer, known: str | None = None) -> dict:
     # Reversed once, not once a row: a row's URLs differ only by the jail id.
     action = reverse("customers:jail-action", args=[0]).replace("/0/", "/{}/")
     twin = reverse("customers:request-new") + "?twin_of={}"
+    destroy = reverse("customers:jail-destroy", args=[0]).replace("/0/", "/{}/")
     rows = [
         JailRow(
             pk,
@@ -163,6 +165,7 @@ def jails(customer: Customer, known: str | None = None) -> dict:
             request_ids.get(name),
             action.format(pk),
             twin.format(pk),
+            destroy.format(pk),
         )
         for pk, name, hostname, host, host_id, ips, running in Jail.objects.present()
         .filter(host__customer=customer)

@@ -129,6 +129,12 @@ CASES: dict[str, Case] = {
         state=lambda b: _b_jail_state(b),
         data=(("action", "stop"),),
     ),
+    "customers:jail-destroy": Case(
+        lambda b: b.jail.pk,
+        method="post",
+        state=lambda b: _b_jail_state(b),
+        data=(("confirm", "secret"),),
+    ),
     "customers:team-remove": Case(
         lambda b: b.user.pk, method="post", state=lambda b: _b_user_state(b), admin=True
     ),

@@ -59,3 +59,22 @@ def test_the_service_refuses_another_customers_jail_even_if_handed_one(world, cu
         self_service.jail_action(customer_a_user, world.b_jail, "stop")
 
     assert not Operation.objects.exists()
+
+
+def test_destroy_is_asked_of_the_noc_after_typing_the_name(client, world, customer_a_user):
+    client.force_login(customer_a_user)
+    url = reverse("customers:jail-destroy", args=[world.a_shop.pk])
+
+    wrong = client.post(url, {"confirm": "shop2"})
+    assert wrong.status_code == 400 and not Operation.objects.exists()
+
+    client.post(url, {"confirm": "shop"})
+
+    op = Operation.objects.get()
+    assert (op.kind, op.state, op.requested_by, op.approved_by) == (
+        "jail-destroy",
+        "planned",
+        customer_a_user,
+        None,
+    )  # waits for a NOC user to approve it
+    assert AuditRecord.objects.filter(action="jail.destroy_requested").exists()
