@@ -105,6 +105,7 @@ def host(h: dict, spec: dict, now: float) -> dict:
     state["pools"] = [_pool(p, init, rnd, now) for p in h["pools"]]
     state["datasets"] = _datasets(state, h, spec)
     state["snapshots"] = []
+    _extra_datasets(state, h, now)
     state["jails"], jid = [], 0
     for j in h["jails"]:
         jid += 1
@@ -287,6 +288,36 @@ def _datasets(state: dict, h: dict, spec: dict) -> list[list]:
             used = int(a * frac)
             out.append([ds, used, max(98304, used // 3) if frac >= 0.9 else used, mnt])
     return out
+
+
+def _extra_datasets(state: dict, h: dict, now: float) -> None:
+    """The spec's `datasets` (e.g. a jail template and its @base snapshot), parents too."""
+    known = {d[0] for d in state["datasets"]}
+    for entry in h.get("datasets", []):
+        name = entry["name"]
+        chain = name.split("/")
+        for i in range(2, len(chain) + 1):
+            ds = "/".join(chain[:i])
+            if ds in known:
+                continue
+            parent_mnt = next(d[3] for d in state["datasets"] if d[0] == "/".join(chain[: i - 1]))
+            mnt = (
+                f"{parent_mnt.rstrip('/')}/{chain[i - 1]}" if parent_mnt.startswith("/") else "none"
+            )
+            if ds == name and entry.get("mountpoint"):
+                mnt = entry["mountpoint"]
+            size = int(entry.get("used_gb", 1) * GIB) if ds == name else 98304
+            state["datasets"].append([ds, size, size, mnt])
+            known.add(ds)
+        if entry.get("quota_gb"):
+            state.setdefault("zprops", {}).setdefault(name, {})["quota"] = int(
+                entry["quota_gb"] * GIB
+            )
+        refer = next(d[2] for d in state["datasets"] if d[0] == name)
+        for snap in entry.get("snapshots", []):
+            state["snapshots"].append([f"{name}@{snap}", int(now - 86400), 0, refer])
+    if h.get("datasets"):  # keep `zfs list` in tree order
+        state["datasets"].sort(key=lambda d: d[0].split("/"))
 
 
 def _haproxy(hap: dict, rnd: random.Random, now: float) -> dict:

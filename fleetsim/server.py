@@ -1,8 +1,9 @@
 """One asyncssh server per host, all in one process and one event loop.
 
-Exec requests only (no shell, pty, subsystems or forwarding), public-key login for the
-operations user. A ticker re-reads faults.json, advances the dynamics, opens/closes
-listeners for `down` and `hostkey-change`, and saves changed hosts.
+Exec requests and the sftp subsystem only (no shell, pty, other subsystems or forwarding),
+public-key login for the operations user. A ticker re-reads faults.json, advances the
+dynamics, opens/closes listeners for `down`, `hostkey-change`, reboots and pf cut-offs,
+and saves changed hosts.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import socket
 from pathlib import Path
 
 import asyncssh
+from asyncssh.stream import SSHServerStreamSession
 
 from . import commands, dynamics, faults, inventory, keys, scale
+from .sftp import VfsSFTPServer
 from .shell import needs_stdin, timeout_of
 from .spec import load_spec
 from .state import Fleet, atomic_write, read_json
@@ -90,13 +93,31 @@ class ExecSession(asyncssh.SSHServerSession):
         self.command = None
         self.stdin: list[str] = []
         self.eof = asyncio.Event()
+        self.sftp = None  # the stream session serving the sftp subsystem, when asked
 
     def data_received(self, data, datatype):
+        if self.sftp is not None:
+            self.sftp.data_received(data, datatype)
+            return
         self.stdin.append(data)
 
     def eof_received(self):
+        if self.sftp is not None:
+            return self.sftp.eof_received()
         self.eof.set()
         return True  # half-close: the output still goes back after the client's EOF
+
+    def connection_lost(self, exc):
+        if self.sftp is not None:
+            self.sftp.connection_lost(exc)
+
+    def pause_writing(self):
+        if self.sftp is not None:
+            self.sftp.pause_writing()
+
+    def resume_writing(self):
+        if self.sftp is not None:
+            self.sftp.resume_writing()
 
     def connection_made(self, chan):
         self.chan = chan
@@ -109,13 +130,25 @@ class ExecSession(asyncssh.SSHServerSession):
         return False
 
     def subsystem_requested(self, subsystem):
-        return False
+        if subsystem != "sftp":
+            return False
+        # SFTP on the host's virtual filesystem: asyncssh's stream session runs the protocol;
+        # this session hands it every later callback
+        fleet = self.fs.fleet
+        self.sftp = SSHServerStreamSession(
+            None, lambda chan: VfsSFTPServer(chan, fleet, self.name), sftp_version=3
+        )
+        self.sftp.connection_made(self.chan)
+        return self.sftp.subsystem_requested(subsystem)
 
     def exec_requested(self, command):
         self.command = command
         return True
 
     def session_started(self):
+        if self.sftp is not None:
+            self.sftp.session_started()
+            return
         task = asyncio.ensure_future(self._run())
         self.fs.tasks.add(task)
         task.add_done_callback(self.fs.tasks.discard)
@@ -290,6 +323,7 @@ class FleetServer:
             await self._close(name)
         for t in list(self.tasks):
             t.cancel()
+        await asyncio.sleep(0.05)  # let the aborted sessions' tasks (sftp) wind down
         self.fleet.save()
         (self.dir / "ready").unlink(missing_ok=True)
         self.release()

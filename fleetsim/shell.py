@@ -306,9 +306,8 @@ class Shell:
             self.vars.update(assigns)
             return "", 0
         env = {k: self.vars[k] for k in self.exported if k in self.vars} | assigns
-        env[LINE_KEY] = " ".join(
-            [*argv, *(f"{w.op} {self.expand(w.target)}" for w in words if isinstance(w, Redir))]
-        )
+        # the redirections as written, for command faults (dispatch joins them only then)
+        env[LINE_KEY] = [f"{w.op} {self.expand(w.target)}" for w in words if isinstance(w, Redir)]
         if fds[0] == "in":
             stdin = piped if piped is not None else self._session_stdin(argv)
         else:
@@ -323,6 +322,8 @@ class Shell:
 
     def _session_stdin(self, argv: list[str]) -> str:
         """The session's input goes to the first command that reads it, like a pipe."""
+        if not self.stdin_box[0]:
+            return ""  # nothing was sent (the usual poll): nobody has anything to read
         inner = innermost(argv)
         if inner[:1] and inner[0].rsplit("/", 1)[-1] in ("sh", "bash") and inner[1:2] == ["-c"]:
             self._hand_down = self.stdin_box  # the script's commands read it, or not

@@ -159,6 +159,19 @@ def _validate_host(spec, i, h, customers, sites, names) -> None:
         for v in p["vdevs"]:
             if not v.get("devices"):
                 raise SpecError(f"{w}: field 'pools': vdev of {p['name']} has no devices")
+    pools = {p["name"] for p in h["pools"]}
+    for k, d in enumerate(h.setdefault("datasets", [])):
+        entry = {"name": d} if isinstance(d, str) else d
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise SpecError(f"{w}: field 'datasets[{k}]': needs a name")
+        if entry["name"].split("/")[0] not in pools or "/" not in entry["name"]:
+            raise SpecError(
+                f"{w}: field 'datasets[{k}]': {entry['name']!r} is not below one of its pools"
+            )
+        snaps = entry.get("snapshots", [])
+        if not isinstance(snaps, list) or not all(isinstance(s, str) for s in snaps):
+            raise SpecError(f"{w}: field 'datasets[{k}].snapshots': must be a list of names")
+        h["datasets"][k] = entry
     for j in h.setdefault("jails", []):
         if not isinstance(j, dict) or "name" not in j:
             raise SpecError(f"{w}: field 'jails': each jail needs a name")

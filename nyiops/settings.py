@@ -337,9 +337,17 @@ NYIOPS_OPERATION_SILENCE_GRACE_SECONDS = env.int(
     "NYIOPS_OPERATION_SILENCE_GRACE_SECONDS", default=300
 )
 NYIOPS_CARP_VERIFY_MARGIN_SECONDS = 5.0
-NYIOPS_DRAIN_MIN_UP = 1
-NYIOPS_DRAIN_MIN_UP_SHARE = 0.5
 NYIOPS_DRAIN_WAIT_SECONDS = env.int("NYIOPS_DRAIN_WAIT_SECONDS", default=300)
 NYIOPS_PF_CONFIRM_SECONDS = env.int("NYIOPS_PF_CONFIRM_SECONDS", default=300)
 NYIOPS_STEP_UP_KINDS = ("carp-maintenance", "pf-push", "mirror-clone")
 NYIOPS_STEP_UP_MINUTES = 15
+# The host-side revert timer fires this long after the confirm deadline, so a late confirm
+# cancels it in time; an unconfirmed push is reverted by the engine first, the timer second.
+NYIOPS_PF_REVERT_MARGIN_SECONDS = 60
+# A verify wait longer than this continues in the next run (disk rebuilds take hours; the
+# run task's soft limit is 540 s), after NYIOPS_OPERATION_LATER_SECONDS.
+NYIOPS_OPERATION_VERIFY_SLICE_SECONDS = 240
+NYIOPS_OPERATION_LATER_SECONDS = 10
+NYIOPS_REBUILD_WAIT_SECONDS = env.int("NYIOPS_REBUILD_WAIT_SECONDS", default=12 * 3600)
+NYIOPS_BACKUP_WAIT_SECONDS = env.int("NYIOPS_BACKUP_WAIT_SECONDS", default=6 * 3600)
+NYIOPS_BACKUP_WRAPPER = env.str("NYIOPS_BACKUP_WRAPPER", default="/usr/local/sbin/nyiops-backup")

@@ -53,3 +53,4 @@ class Awaiting(models.TextChoices):
     NOTHING = "", "Nothing"
     CONFIRM = "confirm", "A person's confirmation"
     DECIDE = "decide", "A person's decision"
+    LATER = "later", "The next sweep (a long wait continues)"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -91,6 +91,12 @@ def _claim(op_id: int) -> tuple[Operation | None, bool, str]:
                     expectations.release(op, grace=False)
             return None, False, f"{op.label}: approval expired"
         won = current.update(state=OpState.RUNNING, started_at=now, **take)
+    elif op.state in EXECUTING_STATES and op.awaiting == Awaiting.LATER:
+        if op.awaiting_deadline is not None and now < op.awaiting_deadline:
+            return None, False, f"{op.label}: continues at {op.awaiting_deadline:%H:%M:%S}"
+        won = current.filter(awaiting=op.awaiting).update(
+            awaiting="", awaiting_prompt="", awaiting_deadline=None, **take
+        )
     elif op.state in EXECUTING_STATES and op.awaiting:
         timed_out = op.awaiting_deadline is not None and now > op.awaiting_deadline
         if not op.decision and not timed_out:
@@ -126,10 +132,10 @@ def run(op_id: int) -> str:
         return message
     action = actions.get(op.kind)
     try:
-        if resumed or op.steps.exists():
+        if op.steps.exists():
             locks.acquire(op)  # ours (expired) or free: a new token fences the old run
         else:
-            _start(op, action)
+            _start(op, action)  # also after a crash before any step was written
         _forward(op, action, resumed)
         _finish(op, OpState.SUCCEEDED, _success_message(op))
     except Parked:
@@ -246,8 +252,10 @@ def _set_state(op: Operation, state: str) -> None:
         op.state = state
 
 
-def _send_step(op: Operation, step: OperationStep) -> None:
-    """Write SENDING (fenced), send, write the result (fenced)."""
+def _send_step(op: Operation, step: OperationStep, *, retried: bool = False) -> None:
+    """Write SENDING (fenced), send, write the result (fenced). A connection that dropped
+    after the command left is judged from a fresh poll; the step is sent again at most once,
+    and only when that judgement says it did not take effect (or it is idempotent)."""
     spec = step.spec
     host = Host.objects.select_related("credential").get(pk=step.host_id)
     cmd = Cmd(
@@ -280,8 +288,15 @@ def _send_step(op: Operation, step: OperationStep) -> None:
             raise Stop(OpState.FAILED, f"{step.title}: {err.reason} (nothing was sent)") from None
         # Sent, outcome unknown (connection dropped): judge from a fresh poll like a resume.
         if _resolve_interrupted(op, actions.get(op.kind), step):
+            with transaction.atomic():
+                _check_owner(op)
+                step.state = StepState.VERIFYING
+                step.save(update_fields=["state"])
             return
-        raise Stop(OpState.NEEDS_ATTENTION, f"{step.title}: {err.reason}") from None
+        if retried:
+            raise Stop(OpState.NEEDS_ATTENTION, f"{step.title}: {err.reason}") from None
+        _send_step(op, step, retried=True)
+        return
     with transaction.atomic():
         _check_owner(op)
         step.exit_status = result.exit_status
@@ -357,7 +372,14 @@ def _verify(op: Operation, action, step: OperationStep) -> Verdict:
         return Verdict.ok("exit status 0")
     _set_state(op, OpState.VERIFYING)
     check = getattr(action, f"verify_{spec['verify']}")
-    deadline = time.monotonic() + float(spec.get("window") or 0)
+    # The window is wall-clock and stored, so a wait longer than one task (a disk rebuild)
+    # continues in the next run where this one left off.
+    if "verify_until" not in spec:
+        until = timezone.now() + timedelta(seconds=float(spec.get("window") or 0))
+        spec["verify_until"] = until.isoformat()
+        OperationStep.objects.filter(pk=step.pk).update(spec=spec)
+    until = datetime.fromisoformat(spec["verify_until"])
+    slice_end = time.monotonic() + settings.NYIOPS_OPERATION_VERIFY_SLICE_SECONDS
     interval = settings.NYIOPS_OPERATION_VERIFY_INTERVAL_SECONDS
     while True:
         refresh(op.affected_host_ids)
@@ -367,10 +389,31 @@ def _verify(op: Operation, action, step: OperationStep) -> Verdict:
                 progress_pct=verdict.progress, progress_note=verdict.message[:200]
             )
             op.progress_note = verdict.message[:200]
-        if verdict.state in ("ok", "fail") or time.monotonic() >= deadline:
+        if verdict.state in ("ok", "fail") or timezone.now() >= until:
             return verdict if verdict.state != "wait" else Verdict.fail(verdict.message)
+        if time.monotonic() >= slice_end:
+            _continue_later(op, verdict.message)
         _renew(op)
         time.sleep(interval)
+
+
+def _continue_later(op: Operation, why: str) -> None:
+    """Hand a long wait to the next sweep instead of holding a worker past its limits."""
+    later = timezone.now() + timedelta(seconds=settings.NYIOPS_OPERATION_LATER_SECONDS)
+    with transaction.atomic():
+        _check_owner(op)
+        locks.OperationLock.objects.filter(operation=op, token=op.fencing_token).update(
+            lease_until=later + _lease()
+        )
+        Operation.objects.filter(pk=op.pk).update(
+            awaiting=Awaiting.LATER,
+            awaiting_prompt=why[:300],
+            awaiting_deadline=later,
+            lease_until=None,
+        )
+        event(op, "waiting", f"still waiting ({why}); continuing in the next sweep")
+    op.awaiting = Awaiting.LATER
+    raise Parked()
 
 
 def _step_done(op: Operation, step: OperationStep, message: str) -> None:
@@ -439,12 +482,13 @@ def _await(op: Operation, step: OperationStep, what: str, why: str = "") -> None
 
 def _rollback(op: Operation, action, done: list[OperationStep], why: str) -> None:
     """Undo the done steps in reverse, each verified; ends ROLLED_BACK or NEEDS_ATTENTION."""
-    event(op, "rollback", f"rolling back {len(done)} step(s): {why}")
+    undo = [s for s in reversed(done) if s.spec.get("rollback")]
+    if not undo:
+        raise Stop(OpState.FAILED, why)  # nothing it did needs undoing
+    event(op, "rollback", f"rolling back {len(undo)} step(s): {why}")
     base = ROLLBACK_BASE + op.steps.filter(phase=Phase.ROLLBACK).count()
-    for i, forward in enumerate(reversed(done)):
-        spec = forward.spec.get("rollback")
-        if not spec:
-            continue
+    for i, forward in enumerate(undo):
+        spec = forward.spec["rollback"]
         step = OperationStep.objects.create(
             operation=op,
             position=base + i + 1,
@@ -459,7 +503,14 @@ def _rollback(op: Operation, action, done: list[OperationStep], why: str) -> Non
         )
         try:
             if spec["script"]:
-                _send_step(op, step)
+                try:
+                    _send_step(op, step)
+                except Stop:
+                    # A host that cut itself off cannot be told to revert: its own timer
+                    # does it, and the verify below waits for that.
+                    if not spec.get("data", {}).get("tolerate_unreachable"):
+                        raise
+                    event(op, "rollback", f"{step.title}: not reachable; waiting for the host")
             verdict = _verify(op, action, step)
         except Stop as stop:
             raise Stop(

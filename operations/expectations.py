@@ -16,9 +16,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts.models import Expectation
+from operations import actions
+from operations.choices import OpState
 from operations.models import Operation
 
-FOREVER = timedelta(days=1)  # until the operation ends; bounded so a lost run cannot mute forever
+# Until the operation (or the maintenance it starts) ends; bounded so nothing mutes forever.
+FOREVER = timedelta(days=1)
 
 
 def owner(op: Operation) -> str:
@@ -42,9 +45,15 @@ def expect(op: Operation) -> int:
 
 
 def release(op: Operation, *, grace: bool) -> int:
-    """End this operation's expectations now, or after the grace period."""
+    """End this operation's expectations now, or after the grace period. A kind whose
+    effect lasts past its own run (a member left in CARP maintenance) keeps them until the
+    operation that ends that state finishes."""
+    action = actions.get(op.kind)
+    if op.state == OpState.SUCCEEDED and action.silence_outlasts_success:
+        return 0
     now = timezone.now()
     until = (
         now + timedelta(seconds=settings.NYIOPS_OPERATION_SILENCE_GRACE_SECONDS) if grace else now
     )
-    return Expectation.objects.filter(owner=owner(op), ends_at__gt=until).update(ends_at=until)
+    owners = [owner(op)] + [owner(o) for o in action.silences_ended_by(op)]
+    return Expectation.objects.filter(owner__in=owners, ends_at__gt=until).update(ends_at=until)

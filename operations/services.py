@@ -10,6 +10,7 @@ Must not: talk SSH (planning reads the observed state in the database only).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,12 +21,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
+from nyiops.celery import app as celery_app
 from operations import actions, expectations
 from operations.actions.base import Target, facts_hash
 from operations.choices import Awaiting, OpState
 from operations.models import Operation, OperationEvent
 
 log = logging.getLogger(__name__)
+RUN_TASK = "operations.tasks.run_operation"
 
 
 class PlanRefused(Exception):
@@ -102,7 +105,7 @@ def request_operation(
                 after={
                     "kind": kind,
                     "target": c.target.label,
-                    "params": c.params,
+                    "params": _audit_params(c.params),
                     "checks": c.checks,
                 },
                 message=f"{kind} on {c.target.label} refused: {message}",
@@ -239,12 +242,15 @@ def _name(by) -> str:
     return by.get_username() if by is not None else "system"
 
 
+def _send(op_id: int) -> None:
+    # By name, so services never import the tasks module (tasks import services).
+    celery_app.send_task(RUN_TASK, args=(op_id,))
+
+
 def dispatch(op_id: int, *, force: bool = False) -> bool:
     """Hand the run to the broker; a failure leaves it for the sweeper (nothing is lost)."""
-    from operations.tasks import run_operation  # tasks import services: import at call time
-
     try:
-        run_operation.delay(op_id)
+        _send(op_id)
     except Exception as exc:
         log.warning("could not dispatch operation #%s (%s): the sweeper will", op_id, exc)
         return False
@@ -297,13 +303,28 @@ def expire_stale_plans(now=None) -> int:
     return n
 
 
+AUDIT_PARAM_CAP = 4096
+
+
+def _audit_params(params: dict) -> dict:
+    """Parameters as audited: a long value (a pf ruleset) is kept as its size and sha256,
+    the full text stays on the operation's plan."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, str) and len(value) > AUDIT_PARAM_CAP:
+            digest = hashlib.sha256(value.encode()).hexdigest()
+            value = f"<{len(value)} characters, sha256 {digest}>"
+        out[key] = value
+    return out
+
+
 def audit_snapshot(op: Operation) -> dict:
     return {
         "id": op.pk,
         "kind": op.kind,
         "state": op.state,
         "target": op.target_label,
-        "params": op.params,
+        "params": _audit_params(op.params),
         "reason": op.reason,
         "requested_by": op.requested_by_name,
         "requested_by_id": op.requested_by_id,

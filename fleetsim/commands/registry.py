@@ -1,6 +1,8 @@
 """The command registry and what every command module shares: ``@command`` registers a
 function ``fn(ctx, args, stdin) -> (stdout, stderr, rc)``, ``Ctx`` is one call's view of the
-fleet, ``dispatch`` runs one argv on one host and applies the output faults.
+fleet, ``dispatch`` runs one argv on one host with the command faults (fail-command,
+hang-command, drop-after-command) and the output faults (garbage, truncate), and
+``run_line``/``run_session`` run a whole exec string through the host's shell.
 
 Imports no command module (they import it), so registration has no import cycle."""
 
@@ -75,25 +77,28 @@ def matches(pattern: str, argv: list[str], line: str) -> bool:
 
 
 def dispatch(fleet, name: str, argv: list[str], stdin: str, env: dict) -> tuple[str, str, int]:
-    line = env.pop(LINE_KEY, None) or " ".join(argv)
-    drop = False
+    redirs = env.pop(LINE_KEY, None) or []
+    drop = ""
     for f in fleet.host_faults(name):
         kind = f["kind"]
-        if kind not in COMMAND_FAULTS or not matches(f["args"][0], argv, line):
+        if kind not in COMMAND_FAULTS:
+            continue
+        line = " ".join([*argv, *redirs])
+        if not matches(f["args"][0], argv, line):
             continue
         if kind == "fail-command":
             message = " ".join(f["args"][1:]) or f"{argv[0]}: failed (fault fail-command)"
             return "", message + "\n", 1
         if kind == "hang-command":
             raise Hang(line)
-        drop = True
+        drop = line
     fn = TABLE.get(argv[0])
     if fn is None:
         return "", f"sh: {argv[0]}: not found\n", 127
     ctx = Ctx(fleet, name, fleet.hosts[name], env, fleet.now())
     out, err, rc = fn(ctx, argv[1:], stdin)
     if drop:
-        raise Drop(line)
+        raise Drop(drop)
     for f in fleet.host_faults(name):
         if f["kind"] == "garbage" and _matches(argv, f["args"][0]):
             out = junk(f"{name}{argv}{int(ctx.now)}", len(out) + 200)

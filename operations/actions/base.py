@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from hosts.freebsd.commands import Cmd
+from hosts.health.verdicts import configured_thresholds, freshness
 from hosts.models import Cluster, ClusterMember, Host
 
 
@@ -119,6 +120,13 @@ class Action:
     target_help = ""
     button = ""  # label of the button on the target's page
     params_form: type[forms.Form] = EmptyParams
+    # The state it leaves behind is itself expected (a member in maintenance): keep the
+    # silence after success, until an operation whose silences_ended_by() names it ends.
+    silence_outlasts_success = False
+
+    def silences_ended_by(self, op) -> list:
+        """Earlier operations whose lasting silence this one ends when it finishes."""
+        return []
 
     @property
     def needs_second_person(self) -> bool:
@@ -156,20 +164,29 @@ def facts_hash(facts: dict) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def guardrail_thresholds():
+    """The health thresholds, with staleness at two poll intervals: a guardrail trusts data
+    less than a dashboard does (RELIABILITY §3.4)."""
+    return replace(configured_thresholds(), poll_stale_intervals=2)
+
+
+def freshness_of(host: Host, now: datetime) -> str:
+    return freshness(
+        host.reachability, host.last_success_at, host.poll_interval, now, guardrail_thresholds()
+    )
+
+
 def is_fresh(host: Host, now: datetime) -> bool:
-    """Fresh enough to act on: polled successfully within two poll intervals (RELIABILITY
-    §3.4). Older data is as good as UNKNOWN for a guardrail."""
-    if host.reachability != "ok" or host.last_success_at is None:
-        return False
-    return now - host.last_success_at <= timedelta(seconds=2 * host.poll_interval)
+    return freshness_of(host, now) == "ok"
 
 
 def freshness_check(hosts: list[Host], now: datetime) -> Check:
     bad = []
     for h in hosts:
-        if h.reachability != "ok":
+        fresh = freshness_of(h, now)
+        if fresh == "unreachable" or fresh == "new":
             bad.append(f"{h.name} is {h.reachability}: {h.reachability_reason or 'no data'}")
-        elif not is_fresh(h, now):
+        elif fresh != "ok":
             age = (now - h.last_success_at).total_seconds() if h.last_success_at else None
             bad.append(f"{h.name} data is stale ({age:.0f} s old)" if age else f"{h.name}: no data")
     if bad:

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 
 from hosts.freebsd import commands
 from hosts.health.carp import CARP_KINDS
-from hosts.health.verdicts import configured_thresholds as thresholds
+from hosts.health.verdicts import configured_thresholds, state_divergence
 from hosts.models import CarpVhid, Host, HostFacts
 from operations import locks
 from operations.actions import register
@@ -34,6 +34,7 @@ from operations.actions.base import (
     cluster_of_target,
     freshness_check,
 )
+from operations.models import Operation
 
 DEMOTION = 240
 PERSIST_FILE = commands.SYSCTL_CONF_LOCAL
@@ -148,6 +149,7 @@ class CarpMaintenance(_CarpBase):
     title = "CARP maintenance of one member"
     target_help = "cluster name (param node=HOST) or a member host name"
     button = "Start maintenance"
+    silence_outlasts_success = True  # the node stays demoted until maintenance ends
 
     def preflight(self, target: Target, params: dict, facts: dict, now: datetime) -> list[Check]:
         node, peer = target.extra["node"], target.extra["peer"]
@@ -231,15 +233,14 @@ class CarpMaintenance(_CarpBase):
                 )
             )
             states = [_facts_row(h).pf_states for h in target.hosts]
-            limits = thresholds()
-            if None not in states and max(states) >= limits.state_divergence_min:
-                share = (max(states) - min(states)) / max(states)
-                ok = share <= limits.state_divergence_share
+            if None not in states:
+                apart = state_divergence(states, configured_thresholds())
                 checks.append(
                     Check(
                         "state tables close",
-                        ok,
-                        f"pf state tables {states[0]:,} / {states[1]:,} ({share:.0%} apart)",
+                        apart is None,
+                        f"pf state tables {states[0]:,} / {states[1]:,}"
+                        + (f" ({apart:.0%} apart)" if apart else ""),
                     )
                 )
         return checks
@@ -371,6 +372,16 @@ class CarpMaintenanceEnd(_CarpBase):
     title = "End CARP maintenance of a member"
     target_help = "cluster name (param node=HOST) or a member host name"
     button = "End maintenance"
+
+    def silences_ended_by(self, op) -> list:
+        return list(
+            Operation.objects.filter(
+                kind=CarpMaintenance.kind,
+                cluster_id=op.cluster_id,
+                host_id=op.host_id,
+                state="succeeded",
+            )
+        )
 
     def preflight(self, target: Target, params: dict, facts: dict, now: datetime) -> list[Check]:
         node = target.extra["node"]

@@ -12,7 +12,6 @@ Must not: build a command except through hosts.freebsd.commands; run anything it
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 from django import forms
@@ -20,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from hosts.freebsd import commands
+from hosts.health.verdicts import configured_thresholds, server_is_up, servers_needed
 from hosts.models import Cluster, HaproxyServer, Host
 from operations import locks
 from operations.actions import register
@@ -60,9 +60,7 @@ def servers_of(host: Host, backend: str) -> dict[str, HaproxyServer]:
     }
 
 
-def is_up(status: str) -> bool:
-    # "UP 1/3" while rising, "no check" for servers without health checks: both serve.
-    return status.startswith("UP") or status == "no check"
+is_up = server_is_up  # the one judge's word for a serving server
 
 
 class _DrainBase(Action):
@@ -216,8 +214,7 @@ class HaproxyDrain(_DrainBase):
     def preflight(self, target: Target, params: dict, facts: dict, now: datetime) -> list[Check]:
         server = target.extra["server"]
         checks = [freshness_check(target.hosts, now), self._lock_check(target, now)]
-        minimum = settings.NYIOPS_DRAIN_MIN_UP
-        share = settings.NYIOPS_DRAIN_MIN_UP_SHARE
+        limits = configured_thresholds()
         for h in target.hosts:
             statuses = facts[h.name]["servers"]
             if server not in statuses:
@@ -225,13 +222,13 @@ class HaproxyDrain(_DrainBase):
                 continue
             total = len(statuses)
             up_after = sum(1 for n, st in statuses.items() if n != server and is_up(st))
-            need = max(minimum, math.ceil(share * total))
+            need = servers_needed(total, limits)  # the backend_capacity rule's own number
             checks.append(
                 Check(
                     f"capacity on {h.name}",
                     up_after >= need,
                     f"{up_after} of {total} servers stay UP on {h.name} (need {need}: at least "
-                    f"{minimum} and {share:.0%})",
+                    f"1 and {limits.backend_min_up_share:.0%})",
                 )
             )
             already = statuses[server]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from fleetsim.spec import SpecError, load_spec
 from fleetsim.testing import running_fleet
 from hosts.freebsd import parse
 
@@ -185,3 +186,23 @@ def test_new_jails_and_datasets_survive_a_restart(tmp_path):
         assert ssh.run("web", "jls -j new")[2] == 0
         assert zlist(ssh, "zroot/jails/new")[2] == 0
         ssh.close()
+
+
+def test_a_spec_can_seed_a_jail_template_to_clone(tmp_path):
+    spec = jail_spec()
+    web = next(h for h in spec["hosts"] if h["name"] == "web")
+    web["datasets"] = [{"name": "zroot/jails/templates/14.1-RELEASE", "snapshots": ["base"]}]
+    with running_fleet(spec, tmp_path / "state") as fleet:
+        ssh = Client(fleet)
+        out = ssh.run(
+            "web", "zfs list -H -t snapshot -o name zroot/jails/templates/14.1-RELEASE@base"
+        )
+        assert out == ("zroot/jails/templates/14.1-RELEASE@base\n", "", 0)
+        clone = "zfs clone -o quota=10G zroot/jails/templates/14.1-RELEASE@base zroot/jails/new"
+        assert ssh.run("web", clone) == ("", "", 0)
+        assert ssh.run("web", "test -d /jails/new")[2] == 0
+        ssh.close()
+    bad = jail_spec()
+    next(h for h in bad["hosts"] if h["name"] == "web")["datasets"] = ["tank/x"]
+    with pytest.raises(SpecError, match="'tank/x' is not below one of its pools"):
+        load_spec(bad)

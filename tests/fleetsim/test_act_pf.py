@@ -125,3 +125,21 @@ def test_a_pending_revert_survives_a_fleetsim_restart(tmp_path):
         fleet.advance(301)
         assert rules(ssh) == before
         ssh.close()
+
+
+def test_a_cut_off_host_stays_cut_off_across_a_fleetsim_restart(tmp_path):
+    state = tmp_path / "state"
+    with running_fleet(small_spec(), state) as fleet:
+        ssh = Client(fleet)
+        before = prepare(ssh)
+        fleet.inject("fwa", "pf-cuts-management")
+        ssh.run("fwa", ARM)
+        ssh.run("fwa", "pfctl -f /tmp/candidate.conf")
+        ssh.close()
+    with running_fleet(small_spec(), state) as fleet:
+        ssh = Client(fleet)
+        with pytest.raises(OSError):
+            ssh.connect("fwa", timeout=3)
+        fleet.advance(301)
+        assert rules(ssh) == before
+        ssh.close()

@@ -124,4 +124,10 @@ def test_poll_batch_under_openssh_forcecommand(sshd):
     assert run("sysctl net.inet.carp.demotion=240")[0] == "net.inet.carp.demotion: 0 -> 240\n"
     assert run("sysctl -n net.inet.carp.demotion")[0] == "240\n"  # persisted between execs
     assert run("nosuchcmd") == ("", "sh: nosuchcmd: not found\n", 127)
+    # stdin through sshd's pipe reaches `cat > PATH` of the host's virtual filesystem
+    i, o, _ = client.exec_command("sh -c 'cat > /etc/sysctl.conf.local'", timeout=30)
+    i.write("net.inet.carp.demotion=240\n")
+    i.channel.shutdown_write()
+    assert o.channel.recv_exit_status() == 0
+    assert run("cat /etc/sysctl.conf.local")[0] == "net.inet.carp.demotion=240\n"
     client.close()

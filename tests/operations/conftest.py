@@ -3,6 +3,7 @@
 import pytest
 
 from nyiops.roles import NOC
+from tests.alerts.conftest import clock, oncall, sent_tasks  # noqa: F401 - fixtures
 from tests.conftest import _user_in
 from tests.integration.conftest import fleet, poll_all, ssh_timeouts  # noqa: F401 - fixtures
 

@@ -1,7 +1,11 @@
 """CARP maintenance end to end against the simulated fleet over real SSH (RELIABILITY E3, E4)."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from alerts.models import Alert, Expectation, Notification
 from audit.models import AuditRecord
 from hosts.models import CarpVhid, HostFacts
 from operations import engine, services
@@ -40,10 +44,22 @@ def test_carp_maintenance_moves_every_vhid_to_the_peer_and_persists(polled_fleet
         ["cat", ">", "/etc/sysctl.conf.local"],
     ]
 
+    # The failover it caused is recorded as expected and pages nobody.
+    failover = Alert.objects.get(dedup_key="preferred_master_is_backup:cluster:fw-pair-1")
+    assert failover.expected and failover.suppressed
+    assert failover.expected_reason.startswith(f"operation #{op.pk}")
+    assert not Notification.objects.filter(alert=failover).exists()
+
+    # The node stays demoted after the operation: its silence lasts until maintenance ends.
+    demoted = Expectation.objects.get(dedup_key="carp_demoted:host:fw1a", owner=op.label)
+    assert demoted.ends_at > timezone.now() + timedelta(hours=1)
+
     end = plan_and_approve("carp-maintenance-end", "fw-pair-1", nora, nora, node="fw1a")
     engine.run(end.pk)
     end.refresh_from_db()
     assert end.state == "succeeded", end.result
+    demoted.refresh_from_db()
+    assert demoted.ends_at <= timezone.now() + timedelta(minutes=6)  # the grace period
     assert set(states("fw1a").values()) == {"MASTER"}  # preempt on: the primary takes back
     assert HostFacts.objects.get(host__name="fw1a").carp_demotion == 0
 

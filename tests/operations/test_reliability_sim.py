@@ -222,3 +222,27 @@ def test_every_operation_is_audited_with_argv_output_and_timestamps(polled_fleet
     with pytest.raises(ValueError):
         finished.save()
     assert "PRIVATE KEY" not in str(after)
+
+
+def test_worker_killed_before_any_step_was_written_starts_over(
+    polled_fleet, nora, sam, sends, monkeypatch
+):
+    log, _ = sends
+    op = approved_maintenance(nora, sam)
+    real_refresh = engine.refresh
+
+    def killed_while_polling(host_ids):
+        raise Killed()
+
+    monkeypatch.setattr(engine, "refresh", killed_while_polling)
+    with pytest.raises(Killed):
+        engine.run(op.pk)
+    assert not op.steps.exists()
+
+    monkeypatch.setattr(engine, "refresh", real_refresh)
+    expire_leases()
+    engine.run(op.pk)
+
+    op.refresh_from_db()
+    assert op.state == "succeeded", op.result
+    assert [s for _, s in log] == [DEMOTE, PERSIST]
