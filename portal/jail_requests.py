@@ -168,7 +168,28 @@ def _locked(request_id: int, *statuses) -> JailRequest:
 
 def approve(request_id: int, user, *, host_id: int | None = None) -> JailRequest:
     """Approve (optionally on another host of the customer's) and hand to provisioning.
-    Refused when the re-computed placement no longer fits."""
+    Refused when the re-computed placement no longer fits, or when the engine refuses the
+    plan; the request then stays pending, and an engine refusal is audited (the engine's
+    own refusal record went with the rolled-back transaction)."""
+    try:
+        return _approve(request_id, user, host_id=host_id)
+    except _EngineRefused as exc:
+        record(
+            actor=user,
+            action="jail_request.approve_refused",
+            target=JailRequest.objects.filter(pk=request_id).first(),
+            message=str(exc.reason)[:500],
+        )
+        raise Refused({"__all__": f"The engine refused the plan: {exc.reason}"}) from exc
+
+
+class _EngineRefused(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _approve(request_id: int, user, *, host_id: int | None) -> JailRequest:
     with transaction.atomic():
         req = _locked(request_id, RequestStatus.PENDING)
         preview, _ = recheck(req, host_id)
@@ -186,7 +207,7 @@ def approve(request_id: int, user, *, host_id: int | None = None) -> JailRequest
         try:
             req.operation_id = provisioning.start(req, user)
         except provisioning.ProvisioningRefused as exc:
-            raise Refused({"__all__": f"The engine refused the plan: {exc}"}) from exc
+            raise _EngineRefused(str(exc)) from exc
         req.save(update_fields=["operation_id", "updated_at"])
         record(
             actor=user,

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from audit.models import AuditRecord
 from customers.models import JailRequest
+from hosts.models import Host
 from operations.models import Operation
 from portal import jail_requests, notices
 from tests.dashboard.factories import JailFactory
@@ -285,3 +286,20 @@ def test_a_twin_cannot_be_approved_onto_another_host(
     req.refresh_from_db()
     assert (req.status, req.host) == ("pending", world.a_host1)
     assert "A twin stays on its source&#x27;s host, jh-a1." in response.content.decode()
+
+
+def test_an_engine_refusal_leaves_the_request_pending_and_is_audited(
+    world, customer_a, customer_a_user, noc_user
+):
+    req = make_request(customer_a, customer_a_user)
+    # Reachable but never polled successfully: placement fits, the engine's freshness
+    # preflight refuses.
+    Host.objects.filter(pk=world.a_host2.pk).update(last_success_at=None)
+
+    with pytest.raises(jail_requests.Refused, match="engine refused the plan"):
+        jail_requests.approve(req.pk, noc_user)
+
+    req.refresh_from_db()
+    assert req.status == "pending" and req.operation_id is None
+    assert AuditRecord.objects.filter(action="jail_request.approve_refused").exists()
+    assert not Operation.objects.exists()
