@@ -366,6 +366,7 @@ class JailTwin(_Provision):
 
 class _Lifecycle(_JailAction):
     params_form = JailParams
+    target_help = "jail host name"
     verb = ""
 
     def facts(self, target: Target, params: dict) -> dict:
