@@ -147,3 +147,25 @@ def test_the_request_follows_its_operation_in_customer_words(
     req = JailRequest.objects.get(pk=req.pk)
     assert req.status == status and words in req.status_text
     assert "Traceback" not in req.status_text
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"hostname": "x.example;reboot"}, "hostname"),
+        ({"ip": "198.51.100.10/32 && halt"}, "ip"),
+        ({"name": "Shop"}, "name"),
+        ({"name": "a.b"}, "name"),
+        ({"template": "zroot/t@base; rm -rf /"}, "template"),
+    ],
+)
+def test_the_jail_kinds_refuse_unsafe_values_before_any_plan(world, noc_user, params, field):
+    from django.core.exceptions import ValidationError
+
+    good = {"name": "api", "hostname": "api.a.example", "ip": "198.51.100.10", "size_gb": 5}
+
+    with pytest.raises(ValidationError) as refused:
+        services.request_operation("jail-create", "jh-a2", {**good, **params}, by=noc_user)
+
+    assert field in refused.value.message_dict
+    assert not Operation.objects.exists()
