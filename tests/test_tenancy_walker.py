@@ -233,9 +233,11 @@ def test_customers_get_403_on_every_noc_and_operations_route(
     client, b_objects, customer_a_user, route
 ):
     """D4, for reads and writes; nothing is created by the attempt."""
+    from operations.models import Operation
+
     client.force_login(customer_a_user)
-    before = JailRequest.objects.values_list("pk", "status").order_by("pk")
-    before = list(before)
+    before = list(JailRequest.objects.values_list("pk", "status").order_by("pk"))
+    ops_before = Operation.objects.count()
 
     for value in (b_objects.host.pk, MISSING):
         url = url_for(route, value)
@@ -243,6 +245,7 @@ def test_customers_get_403_on_every_noc_and_operations_route(
         assert client.post(url, {"reason": "x", "host": ""}).status_code == 403, f"POST {url}"
 
     assert list(JailRequest.objects.values_list("pk", "status").order_by("pk")) == before
+    assert Operation.objects.count() == ops_before
 
 
 def test_the_admin_sends_customers_to_its_login(client, b_objects, customer_a_user):
