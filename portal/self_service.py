@@ -101,3 +101,33 @@ def request_destroy(user, jail, confirm: str):
         message=f"{customer.slug} asked to destroy {jail.name} on {jail.host.name}",
     )
     return op
+
+
+def request_resize(user, jail, size_gb: int):
+    """Ask the NOC to resize one of the customer's jails: a *planned* jail-resize operation
+    that runs only once a NOC user approves it."""
+    from operations import services
+
+    customer = customer_of(user)
+    if customer is None or jail.host.customer_id != customer.pk:
+        raise NotAllowed("Not your jail.")
+    try:
+        op = services.request_operation(
+            "jail-resize",
+            jail.host.name,
+            {"name": jail.name, "size_gb": size_gb},
+            by=user,
+            reason="customer asked to resize (NOC approval needed)",
+        )
+    except services.PlanRefused as exc:
+        raise NotAllowed(f"Cannot resize {jail.name}: {exc}") from exc
+    except ValidationError as exc:
+        raise NotAllowed(f"Cannot resize {jail.name}: {exc}") from exc
+    record(
+        actor=user,
+        action="jail.resize_requested",
+        target=jail,
+        after={"operation": op.pk, "size_gb": size_gb, "customer": customer.slug},
+        message=f"{customer.slug} asked to resize {jail.name} to {size_gb} GiB",
+    )
+    return op

@@ -19,6 +19,7 @@ urlpatterns = [
     path("requests/<int:request_id>/cancel/", views.request_cancel, name="request-cancel"),
     path("jails/<int:jail_id>/action/", views.jail_action, name="jail-action"),
     path("jails/<int:jail_id>/destroy/", views.jail_destroy, name="jail-destroy"),
+    path("jails/<int:jail_id>/resize/", views.jail_resize, name="jail-resize"),
     path("team/", views.team_page, name="team"),
     path("team/<int:user_id>/remove/", views.team_remove, name="team-remove"),
     path("welcome/<uidb64>/<token>/", views.Welcome.as_view(), name="welcome"),

@@ -245,3 +245,31 @@ def jail_destroy(request, jail_id: int):
         {"jail": jail, "error": error},
         status=400 if error else 200,
     )
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def jail_resize(request, jail_id: int):
+    """Resize needs the NOC: this asks for it (a planned operation)."""
+    jail = get_object_or_404(
+        scope(Jail.objects.present().select_related("host"), request.user, field="host__customer"),
+        pk=jail_id,
+    )
+    error = ""
+    if request.method == "POST":
+        size = request.POST.get("size_gb", "")
+        try:
+            if not size.isdigit() or not 1 <= int(size) <= 100_000:
+                raise self_service.NotAllowed("Give the new size in whole GiB (1-100000).")
+            self_service.request_resize(request.user, jail, int(size))
+        except self_service.NotAllowed as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"Asked the NOC to resize {jail.name} to {size} GiB.")
+            return redirect("customers:portal")
+    return render(
+        request,
+        "customers/jail_resize.html",
+        {"jail": jail, "error": error},
+        status=400 if error else 200,
+    )

@@ -65,6 +65,7 @@ class JailRow:
     action_url: str = ""
     twin_url: str = ""
     destroy_url: str = ""
+    resize_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ def jails(customer: Customer, known: str | None = None) -> dict:
     action = reverse("customers:jail-action", args=[0]).replace("/0/", "/{}/")
     twin = reverse("customers:request-new") + "?twin_of={}"
     destroy = reverse("customers:jail-destroy", args=[0]).replace("/0/", "/{}/")
+    resize = reverse("customers:jail-resize", args=[0]).replace("/0/", "/{}/")
     rows = [
         JailRow(
             pk,
@@ -166,6 +168,7 @@ def jails(customer: Customer, known: str | None = None) -> dict:
             action.format(pk),
             twin.format(pk),
             destroy.format(pk),
+            resize.format(pk),
         )
         for pk, name, hostname, host, host_id, ips, running in Jail.objects.present()
         .filter(host__customer=customer)

@@ -135,6 +135,12 @@ CASES: dict[str, Case] = {
         state=lambda b: _b_jail_state(b),
         data=(("confirm", "secret"),),
     ),
+    "customers:jail-resize": Case(
+        lambda b: b.jail.pk,
+        method="post",
+        state=lambda b: _b_jail_state(b),
+        data=(("size_gb", "20"),),
+    ),
     "customers:team-remove": Case(
         lambda b: b.user.pk, method="post", state=lambda b: _b_user_state(b), admin=True
     ),

@@ -25,6 +25,7 @@ from datetime import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 
+from customers.quotas import limit_for
 from hosts.freebsd import commands
 from hosts.models import Host, Jail, ZPool
 from operations import locks
@@ -529,4 +530,86 @@ class JailDestroy(_JailAction):
                 ),
                 data={"keep_until_days": KEEP_FINAL_DAYS},
             ),
+        ]
+
+
+class ResizeParams(JailParams):
+    size_gb = forms.IntegerField(min_value=1, max_value=100_000, label="New size (GiB)")
+
+
+@register
+class JailResize(_JailAction):
+    """Set a jail's dataset quota. Only jails nyiops created from a request: their current
+    quota is known, so the step has an exact undo; a larger size must fit the customer's
+    tier (the NOC approves every resize)."""
+
+    kind = "jail-resize"
+    title = "Resize a jail"
+    target_help = "jail host name"
+    params_form = ResizeParams
+
+    def facts(self, target, params):
+        from customers.models import JailRequest
+
+        req = (
+            JailRequest.objects.filter(host=target.host, name=params["name"], status="ready")
+            .select_related("customer")
+            .first()
+        )
+        return {
+            "pool": jail_pool(target.host),
+            "current_gb": req.size_gb if req else None,
+            "tier_max_gb": limit_for(req.customer.sla_tier).max_jail_gb if req else None,
+        }
+
+    def preflight(self, target, params, facts, now):
+        known = facts["current_gb"] is not None
+        fits = known and params["size_gb"] <= facts["tier_max_gb"]
+        return [
+            freshness_check([target.host], now),
+            self._lock_check(target, now),
+            Check(
+                "quota known",
+                known,
+                f"{params['name']} has {facts['current_gb']} GiB"
+                if known
+                else f"{params['name']} was not created by a request: its quota is not known here",
+            ),
+            Check(
+                "tier limit",
+                bool(fits),
+                f"{params['size_gb']} GiB is within the tier's {facts['tier_max_gb']} GiB a jail"
+                if fits
+                else f"{params['size_gb']} GiB is more than the tier allows a jail",
+            ),
+        ]
+
+    def plan(self, target, params, facts):
+        host, name = target.host, params["name"]
+        dataset = f"{facts['pool']}/jails/{name}"
+        new = f"{params['size_gb']}G"
+        if facts["current_gb"] is None:
+            return []  # refused by preflight: no exact undo without the current quota
+        old = f"{facts['current_gb']}G"
+        return [
+            StepSpec(
+                key="quota",
+                title=f"Set quota of {dataset} to {new}",
+                host=host,
+                cmd=commands.zfs_set_quota(dataset, new),
+                why="the size the customer asked for",
+                success=f"quota {new}",
+                undo=f"zfs set quota={old} {dataset}",
+                idempotent=True,
+                rollback=StepSpec(
+                    key="unquota",
+                    title=f"Set quota of {dataset} back to {old}",
+                    host=host,
+                    cmd=commands.zfs_set_quota(dataset, old),
+                    why="undo",
+                    success=f"quota {old}",
+                    undo="-",
+                    idempotent=True,
+                ),
+            )
         ]

@@ -78,3 +78,43 @@ def test_destroy_is_asked_of_the_noc_after_typing_the_name(client, world, custom
         None,
     )  # waits for a NOC user to approve it
     assert AuditRecord.objects.filter(action="jail.destroy_requested").exists()
+
+
+def test_resize_of_a_requested_jail_is_asked_of_the_noc(client, world, customer_a, customer_a_user):
+    from customers.models import JailRequest
+    from tests.dashboard.factories import JailFactory
+
+    jail = JailFactory(host=world.a_host2, name="api", ipv4=["198.51.100.10"])
+    JailRequest.objects.create(
+        customer=customer_a,
+        purpose="production",
+        name="api",
+        hostname="api.a.example",
+        size_gb=10,
+        ip="198.51.100.10",
+        host=world.a_host2,
+        status="ready",
+    )
+    client.force_login(customer_a_user)
+    url = reverse("customers:jail-resize", args=[jail.pk])
+
+    too_big = client.post(url, {"size_gb": "500"})  # gold: 100 GiB a jail
+    assert too_big.status_code == 400 and not Operation.objects.exists()
+
+    client.post(url, {"size_gb": "20"})
+
+    op = Operation.objects.get()
+    assert (op.kind, op.state) == ("jail-resize", "planned")
+    assert op.plan[0]["argv"] == ["zfs", "set", "quota=20G", "zroot/jails/api"]
+    assert op.plan[0]["rollback"]["argv"] == ["zfs", "set", "quota=10G", "zroot/jails/api"]
+
+
+def test_a_jail_nyiops_did_not_create_cannot_be_resized_here(client, world, customer_a_user):
+    client.force_login(customer_a_user)
+
+    response = client.post(
+        reverse("customers:jail-resize", args=[world.a_shop.pk]), {"size_gb": "20"}
+    )
+
+    assert response.status_code == 400 and "quota is not known here" in response.content.decode()
+    assert not Operation.objects.exists()
