@@ -104,9 +104,12 @@ def words_for(op) -> tuple[str, str]:
 
 
 def sync_requests() -> int:
-    """Move approved and provisioning requests on from their operations; how many moved."""
+    """Move approved and provisioning requests on from their operations, and carry a
+    finished resize into its request's size (the tier's disk accounting and the next
+    resize's undo read it); how many moved."""
     if not engine_available():
         return 0
+    moved = sync_resizes()
     from operations.models import Operation
 
     moving = list(
@@ -116,7 +119,6 @@ def sync_requests() -> int:
         ).values_list("pk", "operation_id", "status", "status_text")
     )
     ops = Operation.objects.prefetch_related("steps").in_bulk([m[1] for m in moving])
-    moved = 0
     for pk, op_id, status, text in moving:
         new_status, new_text = words_for(ops.get(op_id))
         if (new_status, new_text) != (status, text):
@@ -140,3 +142,25 @@ def progress(request_id: int, *, status: str, text: str) -> None:
             notices.send(req, "ready")
         elif status == RequestStatus.FAILED:
             notices.send(req, "failed")
+
+
+def sync_resizes(window=None) -> int:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from operations.models import Operation
+
+    since = timezone.now() - (window or timedelta(hours=1))
+    moved = 0
+    for host_id, params in Operation.objects.filter(
+        kind="jail-resize", state="succeeded", finished_at__gte=since
+    ).values_list("host_id", "params"):
+        moved += (
+            JailRequest.objects.filter(
+                host_id=host_id, name=params.get("name"), status=RequestStatus.READY
+            )
+            .exclude(size_gb=params.get("size_gb"))
+            .update(size_gb=params.get("size_gb"))
+        )
+    return moved

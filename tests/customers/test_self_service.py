@@ -118,3 +118,34 @@ def test_a_jail_nyiops_did_not_create_cannot_be_resized_here(client, world, cust
 
     assert response.status_code == 400 and "quota is not known here" in response.content.decode()
     assert not Operation.objects.exists()
+
+
+def test_a_finished_resize_updates_the_requests_size(world, customer_a):
+    from django.utils import timezone
+
+    from customers.models import JailRequest
+    from portal import provisioning
+
+    req = JailRequest.objects.create(
+        customer=customer_a,
+        purpose="production",
+        name="api",
+        hostname="api.a.example",
+        size_gb=10,
+        ip="198.51.100.10",
+        host=world.a_host2,
+        status="ready",
+    )
+    Operation.objects.create(
+        kind="jail-resize",
+        state="succeeded",
+        host=world.a_host2,
+        finished_at=timezone.now(),
+        params={"name": "api", "size_gb": 20},
+        requested_by_name="nora-noc",
+    )
+
+    provisioning.sync_requests()
+
+    req.refresh_from_db()
+    assert req.size_gb == 20
