@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from nyiops.access import noc_required, staff_required
@@ -104,7 +105,13 @@ def plan(request):
     return render(
         request,
         "operations/plan.html",
-        {"form": form, "param_rows": param_rows, "refused": refused, "kind": kind},
+        {
+            "form": form,
+            "param_rows": param_rows,
+            "refused": refused,
+            "kind": kind,
+            "kinds": actions.all_actions(),
+        },
         status=status,
     )
 
@@ -114,7 +121,9 @@ def _detail_context(op: Operation) -> dict:
     forward = [s for s in steps if s.phase == Phase.FORWARD]
     done = sum(1 for s in forward if s.state in ("done", "skipped"))
     pct = 100 * done / len(forward) if forward else (100 if op.is_terminal else 0)
+    end = op.finished_at or timezone.now()
     return {
+        "elapsed_s": round((end - op.started_at).total_seconds()) if op.started_at else None,
         "op": op,
         "steps": steps,
         "events": list(op.events.all()),

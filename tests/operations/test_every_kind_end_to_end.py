@@ -23,6 +23,7 @@ def pf_candidate(fleet):
 
 # kind, target, params (fleet -> dict), the states it may end this run in
 KINDS = [
+    ("carp-maintenance", "fw-pair-1", lambda f: {"node": "fw1a"}, {"succeeded"}),
     ("haproxy-drain", "acme-web/web2", lambda f: {}, {"succeeded"}),
     ("haproxy-undrain", "acme-web/web2", lambda f: {}, {"succeeded"}),
     ("pf-push", "fw-pair-1", lambda f: {"ruleset": pf_candidate(f)}, {"verifying"}),

@@ -1,8 +1,11 @@
 """Bad input and faults around an operation: broker down, changed host key, a drain that
 does not finish in time, a connection dropped right after a command."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from hosts.models import Host
@@ -98,3 +101,10 @@ def test_nothing_is_half_written_when_approval_fails(polled_fleet, nora):
     with pytest.raises(services.OperationError, match="second person"), transaction.atomic():
         services.approve(op, by=nora)
     assert Operation.objects.get(pk=op.pk).state == "planned"
+
+
+def test_a_plan_on_stale_data_is_refused(polled_fleet, nora):
+    Host.objects.filter(name="fw1b").update(last_success_at=timezone.now() - timedelta(minutes=5))
+    with pytest.raises(services.PlanRefused, match=r"fw1b data is stale \(30\d s old\)"):
+        services.request_operation("carp-maintenance", "fw-pair-1", {"node": "fw1a"}, by=nora)
+    assert not Operation.objects.exists()

@@ -115,3 +115,11 @@ def test_renew_extends_the_lease(pairs):
     locks.renew(op, later)
     after = OperationLock.objects.get(scope=f"host:{hosts['fw1a'].pk}").lease_until
     assert after > before
+
+
+def test_the_admin_is_read_only(admin_client, pairs):
+    hosts, clusters = pairs
+    op = op_on(clusters["fw-pair-1"], [hosts["fw1a"], hosts["fw1b"]])
+    assert admin_client.get(f"/admin/operations/operation/{op.pk}/change/").status_code == 200
+    assert admin_client.post(f"/admin/operations/operation/{op.pk}/delete/").status_code == 403
+    assert Operation.objects.filter(pk=op.pk).exists()
