@@ -351,3 +351,5 @@ NYIOPS_OPERATION_LATER_SECONDS = 10
 NYIOPS_REBUILD_WAIT_SECONDS = env.int("NYIOPS_REBUILD_WAIT_SECONDS", default=12 * 3600)
 NYIOPS_BACKUP_WAIT_SECONDS = env.int("NYIOPS_BACKUP_WAIT_SECONDS", default=6 * 3600)
 NYIOPS_BACKUP_WRAPPER = env.str("NYIOPS_BACKUP_WRAPPER", default="/usr/local/sbin/nyiops-backup")
+# How long a CARP rollback waits for a node that went away (a reboot) to come back.
+NYIOPS_CARP_REBOOT_WAIT_SECONDS = 120

@@ -58,7 +58,13 @@ class Parked(Exception):
 
 
 def refresh(host_ids) -> None:
-    """Poll these hosts now with the poller's own code (same parsers, same store)."""
+    """Poll these hosts now with the poller's own code (same parsers, same store).
+
+    One after the other, on purpose: each poll judges the pair with the other member's
+    committed rows, so polls of both members in parallel can both judge against the other's
+    old state and miss a failover until the periodic re-judgement (measured on PostgreSQL).
+    In turn, the second poll sees the first's data. Two polls on persistent connections cost
+    a few milliseconds."""
     for host in Host.objects.select_related("credential").filter(pk__in=list(host_ids)):
         poll_host(host)
 
@@ -127,7 +133,7 @@ def _claim(op_id: int) -> tuple[Operation | None, bool, str]:
 
 def run(op_id: int) -> str:
     """Run (or resume) one operation until it ends or waits for a person."""
-    op, resumed, message = _claim(op_id)
+    op, _resumed, message = _claim(op_id)  # a resumed run re-polls per step (_resolve_interrupted)
     if op is None:
         return message
     action = actions.get(op.kind)
@@ -136,7 +142,7 @@ def run(op_id: int) -> str:
             locks.acquire(op)  # ours (expired) or free: a new token fences the old run
         else:
             _start(op, action)  # also after a crash before any step was written
-        _forward(op, action, resumed)
+        _forward(op, action)
         _finish(op, OpState.SUCCEEDED, _success_message(op))
     except Parked:
         return f"{op.label}: waiting for a person ({op.awaiting})"
@@ -198,7 +204,7 @@ def _renew(op: Operation) -> None:
             raise locks.Fenced(f"{op.label} is run by another worker now")
 
 
-def _forward(op: Operation, action, resumed: bool) -> None:
+def _forward(op: Operation, action) -> None:
     done: list[OperationStep] = []
     for step in op.steps.filter(phase=Phase.FORWARD).order_by("position"):
         if step.state in (StepState.DONE, StepState.SKIPPED):
@@ -218,7 +224,7 @@ def _forward(op: Operation, action, resumed: bool) -> None:
 
 def _do_step(op: Operation, action, step: OperationStep) -> None:
     spec = step.spec
-    _set_state(op, RUNNING_STATE)
+    _set_state(op, OpState.RUNNING)
     if step.state in (StepState.SENDING, StepState.UNKNOWN, StepState.VERIFYING):
         if not _resolve_interrupted(op, action, step):
             _send_step(op, step)
@@ -241,9 +247,6 @@ def _do_step(op: Operation, action, step: OperationStep) -> None:
         return
     _step_failed(op, step, verdict.message)
     raise Stop(OpState.FAILED, verdict.message, undo_this=bool(spec["script"]))
-
-
-RUNNING_STATE = OpState.RUNNING
 
 
 def _set_state(op: Operation, state: str) -> None:

@@ -257,7 +257,10 @@ class CarpMaintenance(_CarpBase):
             success=f"demotion back to {facts[node.name]['demotion'] or 0}",
             undo="-",
             verify="layout_restored",
-            window=window,
+            # A node that rebooted comes back without our demotion (not yet persisted):
+            # wait for it rather than give up on an unreachable host.
+            window=window + settings.NYIOPS_CARP_REBOOT_WAIT_SECONDS,
+            data={"tolerate_unreachable": True},
         )
         return [
             StepSpec(

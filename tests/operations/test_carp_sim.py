@@ -7,9 +7,11 @@ from django.utils import timezone
 
 from alerts.models import Alert, Expectation, Notification
 from audit.models import AuditRecord
+from fleetsim.commands import power
 from hosts.models import CarpVhid, HostFacts
 from operations import engine, services
 from operations.models import Operation
+from tests.integration.conftest import poll
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
 
@@ -94,3 +96,30 @@ def test_peer_refusing_master_rolls_the_demotion_back(polled_fleet, nora, sam):
     assert keys == [("forward", "demote", "failed"), ("rollback", "undemote", "done")] or keys[
         -1
     ] == ("rollback", "undemote", "done")
+
+
+def test_a_node_rebooted_in_maintenance_stays_demoted_and_the_end_restores_it(
+    polled_fleet, nora, sam
+):
+    op = plan_and_approve("carp-maintenance", "fw-pair-1", nora, sam, node="fw1a")
+    engine.run(op.pk)
+    op.refresh_from_db()
+    assert op.state == "succeeded", op.result
+
+    polled_fleet.inject("fw1a", "reboot")
+    polled_fleet.advance(power.BOOT_SECONDS + 10)  # booted, pfsync's bulk update done
+    # rc.d/sysctl re-applied /etc/sysctl.conf.local: still demoted by our 240 alone.
+    assert polled_fleet.wait_for(
+        lambda f: (
+            f.state("fw1a")["up"] and f.state("fw1a")["sysctl"]["net.inet.carp.demotion"] == 240
+        ),
+        timeout=20,
+    )
+    poll("fw1a", "fw1b")
+    assert set(states("fw1a").values()) == {"BACKUP"}  # it did not take the VIPs back
+
+    end = plan_and_approve("carp-maintenance-end", "fw-pair-1", nora, nora, node="fw1a")
+    engine.run(end.pk)
+    end.refresh_from_db()
+    assert end.state == "succeeded", end.result
+    assert polled_fleet.state("fw1a")["sysctl"]["net.inet.carp.demotion"] == 0
