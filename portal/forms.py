@@ -33,10 +33,10 @@ class JailRequestForm(forms.Form):
         help_text="Defaults to the host name's first label.",
     )
     size_gb = forms.IntegerField(min_value=1, max_value=100_000, label="Size (GiB)")
-    template = forms.CharField(
-        max_length=60,
+    template = forms.ChoiceField(
+        choices=[("", "Default (14.1-RELEASE)")] + [(name, name) for name in TEMPLATES],
         required=False,
-        help_text="Release template: " + ", ".join(TEMPLATES) + ". Not for twins.",
+        help_text="The release the jail starts from; a twin copies its source instead.",
     )
     ip = forms.CharField(
         max_length=45, required=False, label="IP address", help_text="Empty: the next free one."

@@ -76,7 +76,7 @@ def test_preview_button_shows_the_placement_and_creates_nothing(client, world, c
         ({"ip": "not-an-ip"}, "ip", "not an IPv4 address"),
         ({"size_gb": "101"}, "size_gb", "at most 100 GiB"),
         ({"size_gb": "0"}, "size_gb", "greater than or equal to 1"),
-        ({"template": "13.0-RELEASE"}, "template", "No template “13.0-RELEASE”"),
+        ({"template": "13.0-RELEASE"}, "template", "13.0-RELEASE is not one of the available"),
         ({"hostname": "shop.a.example"}, "name", "already have a jail or request named “shop”"),
         ({"name": "Bad.Name"}, "name", "Use lowercase letters"),
         ({"purpose": "twin"}, "twin_of", "Choose the jail to twin"),
@@ -266,3 +266,23 @@ def test_two_requests_racing_for_the_last_free_address_exactly_one_gets_it(
     refused = next(o[1] for o in outcomes if o[0] == "refused")
     assert refused == {"ip": "198.51.100.14 was just taken by another request."}
     assert list(JailRequest.objects.values_list("ip", flat=True)) == ["198.51.100.14"]
+
+
+def test_the_service_refuses_a_template_that_does_not_exist_too(world, customer_a, customer_a_user):
+    """Callers other than the form (the CLI builds the form too; other code may not)."""
+    data = {
+        "purpose": "production",
+        "hostname": "x.a.example",
+        "size_gb": 5,
+        "ip": "",
+        "template": "13.0-RELEASE",
+        "affinity": "any",
+        "name": "",
+        "twin_of": None,
+    }
+
+    with pytest.raises(jail_requests.Refused) as refused:
+        jail_requests.create(customer_a, customer_a_user, data)
+
+    assert refused.value.errors["template"].startswith("No template “13.0-RELEASE”")
+    assert not JailRequest.objects.exists()
