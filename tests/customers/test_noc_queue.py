@@ -303,3 +303,17 @@ def test_an_engine_refusal_leaves_the_request_pending_and_is_audited(
     assert req.status == "pending" and req.operation_id is None
     assert AuditRecord.objects.filter(action="jail_request.approve_refused").exists()
     assert not Operation.objects.exists()
+
+
+def test_a_customer_on_the_queue_is_logged_as_an_access_control_failure(
+    client, customer_a_user, caplog
+):
+    client.force_login(customer_a_user)
+
+    with caplog.at_level("WARNING", logger="django.request"):
+        client.get(reverse("jailqueue:list"))
+
+    assert any(
+        "Forbidden" in r.getMessage() and "/noc/jail-requests/" in r.getMessage()
+        for r in caplog.records
+    )
