@@ -123,3 +123,23 @@ def test_a_node_rebooted_in_maintenance_stays_demoted_and_the_end_restores_it(
     end.refresh_from_db()
     assert end.state == "succeeded", end.result
     assert polled_fleet.state("fw1a")["sysctl"]["net.inet.carp.demotion"] == 0
+
+
+def test_a_failing_second_step_rolls_the_demotion_back(polled_fleet, nora, sam):
+    polled_fleet.inject(
+        "fw1a", "fail-command", "cat > /etc/sysctl.conf.local", "sh: cannot create: No space left"
+    )
+    op = plan_and_approve("carp-maintenance", "fw-pair-1", nora, sam, node="fw1a")
+
+    engine.run(op.pk)
+
+    op.refresh_from_db()
+    assert op.state == "rolled_back", op.result
+    assert "Keep fw1a demoted across a reboot failed on fw1a" in op.result
+    assert polled_fleet.state("fw1a")["sysctl"]["net.inet.carp.demotion"] == 0
+    assert states("fw1a") == {1: "MASTER", 2: "MASTER", 3: "MASTER"}
+    assert [(s.phase, s.key, s.state) for s in op.steps.order_by("position")] == [
+        ("forward", "demote", "done"),
+        ("forward", "persist", "failed"),
+        ("rollback", "undemote", "done"),
+    ]

@@ -114,3 +114,21 @@ def test_a_second_operation_on_the_busy_pair_is_refused_naming_who_holds_it(
         services.request_operation("carp-maintenance", "fw-pair-1", {"node": "fw1b"}, by=sam)
 
     assert f"pair busy: operation #{op.pk} (pf-push) by nora-noc since " in str(refused.value)
+
+
+def test_a_load_failing_on_the_master_reverts_the_backup_too(polled_fleet, nora, sam, pf_settings):
+    before = {fw: live_rules(polled_fleet, fw) for fw in ("fw1a", "fw1b")}
+    polled_fleet.inject(
+        "fw1a",
+        "fail-command",
+        "pfctl -f /var/db/nyiops/pf.conf.new",
+        "pfctl: DIOCADDRULENV: Invalid argument",
+    )
+
+    op = push(nora, sam, candidate(polled_fleet))
+
+    assert op.state == "rolled_back", op.result
+    assert "Load the candidate on fw1a failed on fw1a: pfctl: DIOCADDRULENV" in op.result
+    assert {fw: live_rules(polled_fleet, fw) for fw in ("fw1a", "fw1b")} == before
+    undone = [s.key for s in op.steps.filter(phase="rollback").order_by("position")]
+    assert undone == ["disarm@fw1a", "restore@fw1b", "disarm@fw1b"]
