@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from customers.models import Customer, Membership
+from customers.models import Customer, JailRequest, Membership
 
 
 class MembershipInline(admin.TabularInline):
@@ -26,3 +26,22 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ("role", "customer")
     search_fields = ("user__username", "customer__name")
     autocomplete_fields = ["user", "customer"]
+
+
+@admin.register(JailRequest)
+class JailRequestAdmin(admin.ModelAdmin):
+    """Read-only: requests move through the queue and the services (audited), never by an
+    edit here."""
+
+    list_display = ("name", "customer", "purpose", "ip", "host", "status", "created_at")
+    list_filter = ("status", "purpose", "customer")
+    search_fields = ("name", "hostname", "ip", "customer__name")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -37,3 +37,18 @@ def validate_contacts(value):
                 raise ValidationError(
                     f"Contact {i}: {contact['email']!r} is not an email."
                 ) from exc
+
+
+# RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens, 1-63 each,
+# 253 in all. Lower case only, so two spellings of one name cannot both be requested.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+hostname_validator = RegexValidator(
+    rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$",
+    "Not an RFC 1123 host name: use dot-separated labels of lowercase letters, digits and "
+    "inner hyphens (1-63 characters each, 253 in all).",
+)
+# A jail name must not contain a dot: jail(8) reads dots as hierarchical (parent.child) jails.
+jail_name_validator = RegexValidator(
+    r"^[a-z][a-z0-9_-]{0,31}$",
+    "Use lowercase letters, digits, '-' and '_' (1-32), starting with a letter.",
+)

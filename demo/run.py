@@ -54,6 +54,9 @@ def main() -> None:
         manage("import_inventory", str(FLEET_STATE / "inventory.yaml"))
         manage("seed_demo")
         manage("seed_oncall_demo")
+        # The pending jail request needs its customer's jail hosts observed once.
+        manage("poll", "--host", "app1", "--host", "iweb1")
+        manage("seed_demo_requests")
         os.environ.setdefault("NYIOPS_BASE_URL", f"http://{WEB_ADDR}")
         procs["web"] = spawn(web_argv(WEB_ADDR), log=log_of("web"), append=True)
         procs["worker"] = spawn(
@@ -71,6 +74,7 @@ def main() -> None:
             "  NOC:      noc / nyiops-demo-noc\n"
             "  On-call:  oncall / nyiops-demo-oncall\n"
             "  Customer: customer / nyiops-demo-customer (first customer of the fleet)\n"
+            "  Customer with jails: initech / nyiops-demo-initech (a pending request waits)\n"
             "  Admin:    admin / nyiops-demo-admin\n"
             f"  Fleet:    {FLEET_STATE} (inject faults: {PYTHON} -m fleetsim ctl --state "
             f"{FLEET_STATE} fault fw1a down)\n"

@@ -18,6 +18,7 @@ app.conf.task_routes = {
     "hosts.tasks.*": {"queue": "poll"},
     "operations.tasks.*": {"queue": "operations"},
     "alerts.tasks.*": {"queue": "notify"},
+    "portal.tasks.*": {"queue": "notify"},
 }
 # Beat only runs sweepers; per-host poll due-times are a column on Host.
 app.conf.beat_schedule = {
@@ -30,6 +31,11 @@ app.conf.beat_schedule = {
     "alerts-sync-all": {"task": "alerts.tasks.sync_all_alerts", "schedule": 30.0},
     "alerts-escalate-due": {"task": "alerts.tasks.escalate_due_alerts", "schedule": 15.0},
     "alerts-release-silenced": {"task": "alerts.tasks.release_silenced_alerts", "schedule": 15.0},
+    "portal-sync-provisioning": {"task": "portal.tasks.sync_provisioning", "schedule": 2.0},
+    "portal-incident-notices": {
+        "task": "portal.tasks.sweep_incident_notices",
+        "schedule": 30.0,
+    },
     "alerts-audit-escalations": {"task": "alerts.tasks.audit_escalations", "schedule": 60.0},
     "operations-sweep": {"task": "operations.tasks.sweep_operations", "schedule": 30.0},
 }

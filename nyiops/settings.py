@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "hosts",
     "alerts",
     "operations",
+    "portal",
 ]
 
 MIDDLEWARE = [

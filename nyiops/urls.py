@@ -15,6 +15,7 @@ urlpatterns = [
     path("hosts/", include("hosts.urls")),
     path("alerts/", include("alerts.urls")),
     path("operations/", include("operations.urls")),
-    path("portal/", include("customers.urls")),
+    path("portal/", include("portal.urls")),
+    path("noc/jail-requests/", include("portal.noc_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,7 +10,7 @@ from nyiops.celery import QUEUES
 from nyiops.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT_APPS = ("hosts", "customers", "audit", "alerts", "operations", "nyiops")
+PROJECT_APPS = ("hosts", "customers", "audit", "alerts", "operations", "portal", "nyiops")
 
 
 def project_tasks():

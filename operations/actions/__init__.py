@@ -11,7 +11,7 @@ import importlib
 
 from operations.actions.base import Action
 
-MODULES = ["carp", "haproxy", "pf", "storage"]
+MODULES = ["carp", "haproxy", "pf", "storage", "jails"]
 _REGISTRY: dict[str, Action] = {}
 
 
