@@ -1,4 +1,5 @@
 from alerts.models.alerts import Alert, AlertEvent, new_token
+from alerts.models.links import AckLink
 from alerts.models.maintenance import Heartbeat, MaintenanceWindow
 from alerts.models.notify import DeliveryAttempt, Notification, NotificationChannel
 from alerts.models.schedules import (
@@ -11,6 +12,7 @@ from alerts.models.schedules import (
 )
 
 __all__ = [
+    "AckLink",
     "Alert",
     "AlertEvent",
     "DeliveryAttempt",
