@@ -12,8 +12,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from customers.roles import CUSTOMER, NOC, ONCALL, ensure_role_groups
 from customers.twofactor import requires_two_factor
+from nyiops.roles import CUSTOMER, NOC, ONCALL, ensure_role_groups
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory
 from tests.otp import verify_session
 
