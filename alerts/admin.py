@@ -95,6 +95,7 @@ class NotificationChannelForm(forms.ModelForm):
         help_text="HMAC key for webhook signatures. Leave empty to keep the current secret.",
     )
     clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret.")
+    url = forms.URLField(required=False, assume_scheme="https")
 
     class Meta:
         model = NotificationChannel

@@ -3,8 +3,8 @@
 Staff (NOC, On-call, Django staff and superusers) always; customer users when their company
 set Customer.require_2fa. It only answers the question; enforcing it is nyiops.twofactor's."""
 
-from nyiops.roles import is_staff_role
 from customers.scoping import customer_of
+from nyiops.roles import is_staff_role
 
 
 def requires_two_factor(user) -> bool:
