@@ -26,7 +26,7 @@ TOTP_USERS = ("admin", "noc", "oncall")
 
 def demo_totp_key(username: str) -> str:
     """20 bytes (hex) derived from the name: known, and the same on every machine."""
-    return hashlib.sha1(f"nyiops-demo-totp:{username}".encode()).hexdigest()
+    return hashlib.sha256(f"nyiops-demo-totp:{username}".encode()).hexdigest()[:40]
 
 
 def demo_totp_secret(username: str) -> str:
