@@ -11,8 +11,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "sla_tier")
-    list_filter = ("sla_tier",)
+    list_display = ("name", "slug", "sla_tier", "require_2fa")
+    list_filter = ("sla_tier", "require_2fa")
     search_fields = ("name", "slug", "notes")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]

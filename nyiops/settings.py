@@ -125,13 +125,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line and audit row of the request carries its id.
+    "nyiops.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "nyiops.requestid.RequestIdMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "nyiops.idle.IdleTimeoutMiddleware",
     "nyiops.twofactor.RequireVerifiedMiddleware",

@@ -71,7 +71,8 @@ def safe_next(request, fallback: str = "home") -> str:
 class RequireVerifiedMiddleware:
     """After OTPMiddleware: a user who must use 2FA and has not verified this session is
     sent to the verify page (or to setup, without a device yet), whatever the URL, admin
-    included. A widget refresh gets 401 (poll-pause.js then reloads the page)."""
+    included. A widget refresh, or a client that does not take HTML (an API call riding on
+    the session), gets 401 instead (poll-pause.js then reloads the page)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -88,7 +89,11 @@ class RequireVerifiedMiddleware:
             return None
         if not requires_two_factor(user):
             return None
-        if request.META.get(POLL_HEADER) == "1" or request.headers.get("HX-Request"):
+        if (
+            request.META.get(POLL_HEADER) == "1"
+            or request.headers.get("HX-Request")
+            or not request.accepts("text/html")
+        ):
             return HttpResponse("Two-factor verification required.", status=401)
         target = "otp-verify" if user_has_device(user) else "otp-setup"
         return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")

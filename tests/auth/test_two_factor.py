@@ -56,6 +56,15 @@ def test_a_widget_refresh_of_an_unverified_session_gets_401(client, noc_user):
     assert response.status_code == 401
 
 
+def test_a_json_client_on_an_unverified_session_gets_401_not_a_redirect(client, noc_user):
+    totp_device(noc_user)
+    unverified_login(client, noc_user)
+
+    response = client.get(reverse("alerts:list"), HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 401
+
+
 def test_a_current_code_verifies_the_session_and_returns_to_the_page(client, noc_user):
     device = totp_device(noc_user)
     unverified_login(client, noc_user)
