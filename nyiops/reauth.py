@@ -28,12 +28,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 
-from nyiops.twofactor import safe_next
+from nyiops.redirects import is_local, safe_next
 
 log = logging.getLogger("nyiops.security")
 
@@ -65,9 +64,7 @@ def _back_to(request) -> str:
     if request.method == "GET":
         return request.get_full_path()
     referer = request.META.get("HTTP_REFERER", "")
-    if referer and url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if is_local(request, referer):
         return referer
     return reverse("home")
 

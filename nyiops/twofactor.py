@@ -19,16 +19,18 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from nyiops import reauth
+from nyiops.redirects import safe_next
 
 log = logging.getLogger("nyiops.security")
 
@@ -56,16 +58,6 @@ def _policy():
 
 def requires_two_factor(user) -> bool:
     return bool(_policy()(user))
-
-
-def safe_next(request, fallback: str = "home") -> str:
-    """The `next` the user came from if it stays on this site, else the fallback."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return resolve_url(fallback)
 
 
 class RequireVerifiedMiddleware:
@@ -116,8 +108,6 @@ class TokenForm(forms.Form):
 def mark_verified(request, device) -> None:
     """Bind the session to `device` (django-otp) and count this moment as a fresh
     authentication for nyiops.reauth when the password was entered moments ago."""
-    from nyiops import reauth  # reauth imports this module's helpers
-
     otp_login(request, device)
     login_at = request.session.get("nyiops_login_at")
     window = timedelta(minutes=settings.NYIOPS_REAUTH_MINUTES)
