@@ -165,3 +165,16 @@ def test_a_session_signed_with_the_previous_secret_key_still_verifies(settings):
     )
 
     assert signing.loads(token) == {"user": 1}
+
+
+def test_production_session_and_csrf_cookies_are_secure_httponly_and_lax(tmp_path):
+    code = (
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, "
+        "s.CSRF_COOKIE_SAMESITE, s.SESSION_COOKIE_AGE)"
+    )
+
+    result = _manage(["shell", "-c", code], _production_env(), tmp_path)
+
+    last_line = result.stdout.strip().splitlines()[-1]
+    assert last_line.split() == ["True", "True", "True", "Lax", "Lax", "43200"], result.stderr
