@@ -69,6 +69,13 @@ def _back_to(request) -> str:
     return reverse("home")
 
 
+def _step_up(request, back_to: str):
+    log.info("step-up required user=%s path=%s", request.user, request.path)
+    if request.method != "GET":
+        messages.warning(request, "Confirm it is you (password and code), then repeat the action.")
+    return redirect(f"{reverse('reauth')}?{urlencode({'next': back_to})}")
+
+
 def recent_auth_required(view):
     """Refuse the view until the user re-authenticated within the window; send them to the
     re-authentication page and back. A POST is not carried out: they submit it again."""
@@ -78,14 +85,42 @@ def recent_auth_required(view):
     def wrapper(request, *args, **kwargs):
         if has_recent_auth(request):
             return view(request, *args, **kwargs)
-        log.info("step-up required user=%s path=%s", request.user, request.path)
-        if request.method != "GET":
-            messages.warning(
-                request, "Confirm it is you (password and code), then repeat the action."
-            )
-        return redirect(f"{reverse('reauth')}?{urlencode({'next': _back_to(request)})}")
+        return _step_up(request, _back_to(request))
 
     return wrapper
+
+
+class StepUpAdminMixin:
+    """For ModelAdmins of who-may-do-what (users, groups, 2FA devices): any change needs a
+    recent re-auth too, so a borrowed session cannot grant itself more. Reading does not."""
+
+    def _guard(self, request, view, *args, **kwargs):
+        if request.method == "POST" and not has_recent_auth(request):
+            # Back to the same admin page (a GET); the person submits the form again.
+            return _step_up(request, request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    def changeform_view(self, request, *args, **kwargs):
+        return self._guard(request, super().changeform_view, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        return self._guard(request, super().delete_view, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):  # bulk actions are POSTs here
+        return self._guard(request, super().changelist_view, *args, **kwargs)
+
+    def user_change_password(self, request, *args, **kwargs):  # UserAdmin's own view
+        return self._guard(request, super().user_change_password, *args, **kwargs)
+
+
+def require_step_up_in_admin(site, models) -> None:
+    """Re-register each model's existing ModelAdmin with StepUpAdminMixin in front."""
+    for model in models:
+        current = type(site._registry[model])
+        if issubclass(current, StepUpAdminMixin):
+            continue
+        site.unregister(model)
+        site.register(model, type(f"StepUp{current.__name__}", (StepUpAdminMixin, current), {}))
 
 
 class ReauthForm(forms.Form):

@@ -12,14 +12,19 @@ from audit.services import record
 from hosts.models import Site
 from tests.dashboard.factories import firewall_pair
 from tests.factories import SiteFactory, UserFactory, make_public_key_line
+from tests.otp import step_up
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client):
-    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
-    client.force_login(admin)  # verified second factor, see tests/conftest.py
+def admin_user(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)  # verified second factor, see tests/conftest.py
     return client
 
 
@@ -61,26 +66,55 @@ def test_an_admin_deletion_is_audited_even_in_bulk(admin_client):
     assert {r.request_id for r in rows} == {response["X-Request-ID"]}
 
 
-def test_a_change_to_a_user_in_the_admin_is_audited(admin_client):
-    user = UserFactory(username="someone")
+USER_FORM = {
+    "username": "someone",
+    "is_active": "on",
+    "is_staff": "on",
+    "is_superuser": "on",
+    "date_joined_0": "2026-01-01",
+    "date_joined_1": "00:00:00",
+}
 
-    admin_client.post(
-        reverse("admin:auth_user_change", args=[user.pk]),
-        {
-            "username": "someone",
-            "is_active": "on",
-            "is_staff": "on",
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "00:00:00",
-        },
-    )
+
+def test_a_change_to_a_user_in_the_admin_is_audited(admin_client, admin_user):
+    user = UserFactory(username="someone")
+    step_up(admin_client, admin_user)
+
+    admin_client.post(reverse("admin:auth_user_change", args=[user.pk]), USER_FORM)
 
     assert AuditRecord.objects.filter(action="admin.change", target_label="someone").exists()
 
 
-def test_every_audit_row_of_a_request_carries_its_id(client, noc_user):
-    from tests.otp import step_up
+def test_changing_users_in_the_admin_needs_a_recent_reauth(admin_client):
+    user = UserFactory(username="someone")
+    url = reverse("admin:auth_user_change", args=[user.pk])
 
+    response = admin_client.post(url, USER_FORM)
+
+    user.refresh_from_db()
+    assert response.status_code == 302 and response.url.startswith(reverse("reauth"))
+    assert "next=%2Fadmin%2Fauth%2Fuser%2F" in response.url
+    assert not user.is_superuser
+    assert admin_client.get(url).status_code == 200  # reading needs no step-up
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    ["admin:auth_group_add", "admin:otp_totp_totpdevice_add", "admin:customers_membership_add"],
+)
+def test_granting_rights_or_devices_in_the_admin_needs_a_recent_reauth(admin_client, url_name):
+    response = admin_client.post(reverse(url_name), {"name": "Escalated"})
+
+    assert response.status_code == 302 and response.url.startswith(reverse("reauth"))
+
+
+def test_other_admin_changes_need_no_step_up(admin_client):
+    response = admin_client.post(reverse("admin:hosts_site_add"), {"name": "X", "slug": "x1"})
+
+    assert response.status_code == 302 and Site.objects.filter(slug="x1").exists()
+
+
+def test_every_audit_row_of_a_request_carries_its_id(client, noc_user):
     _c, host, _b = firewall_pair("fwq")
     host.offered_key_type, host.offered_key_base64 = make_public_key_line().split()[:2]
     host.save()
