@@ -21,6 +21,7 @@ from django.utils import timezone
 from alerts.models import AckLink
 
 MAX_AGE_SECONDS = 24 * 3600
+KEEP_EXPIRED = timedelta(days=7)  # a refused link can still say "expired", for a week
 
 
 class InvalidAckLink(Exception):
@@ -42,6 +43,8 @@ def _hash(secret: str) -> str:
 def issue(alert_id: int, user_id: int) -> tuple[AckLink, str]:
     """A new link for one recipient: the row, and the secret (returned once, never stored)."""
     secret = secrets.token_urlsafe(24)
+    # One row per page sent: expired ones go here rather than in yet another sweeper.
+    AckLink.objects.filter(expires_at__lt=timezone.now() - KEEP_EXPIRED).delete()
     link = AckLink.objects.create(
         public_id=secrets.token_urlsafe(12),
         token_hash=_hash(secret),

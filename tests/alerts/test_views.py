@@ -266,3 +266,13 @@ def test_bulk_ack_returns_to_a_local_next(client, alert, noc_user):
     )
 
     assert response.url == "/alerts/oncall/"
+
+
+def test_links_expired_for_a_week_are_deleted_when_new_ones_are_made(alert, oncall_user, clock):
+    old_path, _ = split_link(links.ack_url(alert.pk, oncall_user.pk))
+    clock.shift(dt.timedelta(seconds=links.MAX_AGE_SECONDS + 1) + links.KEEP_EXPIRED)
+
+    links.ack_url(alert.pk, oncall_user.pk)
+
+    assert AckLink.objects.count() == 1
+    assert not AckLink.objects.filter(public_id=old_path.rstrip("/").rsplit("/", 1)[-1]).exists()
