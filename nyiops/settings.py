@@ -103,6 +103,11 @@ DEBUG = strict_bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
+if PRODUCTION:
+    # The container's own health probe (docker-compose healthcheck) asks for
+    # http://127.0.0.1:8000/healthz whatever name the site is served under; a loopback Host
+    # reaches nothing a remote client could abuse (no links are built from it).
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1", "localhost"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -257,6 +262,8 @@ X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = strict_bool("SECURE_SSL_REDIRECT", default=True)
+    # The health probe speaks plain HTTP to the container itself, inside the TLS proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = strict_bool("SECURE_HSTS_PRELOAD", default=True)
