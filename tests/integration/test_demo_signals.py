@@ -6,10 +6,12 @@ ports; the test waits for the banner (the event), signals, then checks the proce
 ports. Marked `sim`: it runs the simulated fleet."""
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -61,17 +63,34 @@ def start_demo(var: Path, web_port: int) -> subprocess.Popen:
     )
 
 
-def wait_for_banner(demo: subprocess.Popen) -> str:
+def wait_for_banner(demo: subprocess.Popen) -> tuple[str, queue.Queue, threading.Thread]:
+    """The demo's output up to its banner; the rest keeps arriving on the returned queue
+    (read by a thread, so a silent hang ends at the deadline instead of blocking; the
+    thread ends at the demo's end of output)."""
+    lines: queue.Queue = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in demo.stdout], daemon=True)
+    reader.start()
     seen = []
     deadline = time.monotonic() + STARTUP_LIMIT
-    for line in demo.stdout:
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            if demo.poll() is not None:
+                break
+            continue
         seen.append(line)
         if "nyiops demo running at" in line:
-            return "".join(seen)
-        if time.monotonic() > deadline:
-            break
+            return "".join(seen), lines, reader
     demo.kill()
     pytest.fail("the demo did not start:\n" + "".join(seen[-40:]))
+
+
+def rest_of(lines: queue.Queue) -> str:
+    out = []
+    while not lines.empty():
+        out.append(lines.get())
+    return "".join(out)
 
 
 def children(var: Path) -> dict[str, int]:
@@ -89,14 +108,16 @@ def test_the_demo_stops_everything_it_started(tmp_path, sig):
     var, web_port = tmp_path / "var", free_port()
     demo = start_demo(var, web_port)
     try:
-        banner = wait_for_banner(demo)
+        banner, lines, reader = wait_for_banner(demo)
         procs = children(var)
         ports = fleet_ports(var)
         assert set(procs) == {"fleetsim", "web", "worker", "beat"}, banner
         assert all(alive(pid) for pid in procs.values())
 
         demo.send_signal(sig)
-        rest = demo.communicate(timeout=60)[0]
+        demo.wait(timeout=60)
+        reader.join(timeout=60)  # everything the demo printed, up to its end of output
+        rest = rest_of(lines)
     finally:
         if demo.poll() is None:
             demo.kill()
