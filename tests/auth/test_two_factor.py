@@ -185,3 +185,48 @@ def test_a_verified_superuser_reaches_the_admin(client):
     client.force_login(admin)  # verified, see tests/conftest.py
 
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def every_route():
+    """(path, name) for every URL in the URLconf, ids filled with 1 (the 2FA check runs
+    before the view looks anything up)."""
+    import re
+
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, prefix, namespace):
+        for p in patterns:
+            route = str(p.pattern)
+            if route.startswith("^"):  # the admin's app-index regex; its pages are covered
+                continue
+            if isinstance(p, URLResolver):
+                ns = ":".join(filter(None, [namespace, p.namespace]))
+                yield from walk(p.url_patterns, prefix + route, ns)
+            else:
+                name = ":".join(filter(None, [namespace, p.name]))
+                yield "/" + re.sub(r"<(?:(\w+):)?\w+>", _fill, prefix + route), name
+
+    def _fill(match):
+        return "1" if match.group(1) == "int" else "x"
+
+    return list(walk(get_resolver().url_patterns, "", ""))
+
+
+def test_every_route_but_the_way_in_and_out_asks_an_unverified_staff_user_to_verify(
+    client, noc_user
+):
+    totp_device(noc_user)
+    routes = every_route()
+    assert len(routes) > 40  # the walk found the admin and the apps
+
+    way_in_and_out = {"login", "logout", "admin:logout", "otp-verify", "otp-setup"}
+    unverified_login(client, noc_user)
+    leaks = []
+    for path, name in routes:
+        if name in way_in_and_out | {"healthz", "alerts:ack-link"}:  # no login needed at all
+            continue
+        response = client.get(path)
+        if not (response.status_code == 302 and response.url.startswith(reverse("otp-verify"))):
+            leaks.append((path, name, response.status_code))
+
+    assert leaks == []
