@@ -4,7 +4,8 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     NYIOPS_ENV=production NYIOPS_VAR_DIR=/var/lib/nyiops STATIC_ROOT=/app/staticfiles
 
-RUN useradd --system --home /var/lib/nyiops --create-home nyiops
+RUN useradd --system --home /var/lib/nyiops --create-home nyiops \
+    && mkdir /fleet && chown nyiops /fleet  # the demo fleet's state volume starts as this
 WORKDIR /app
 COPY requirements.lock .
 RUN pip install --no-cache-dir --require-hashes -r requirements.lock

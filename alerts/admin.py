@@ -1,5 +1,6 @@
 """Django admin for alerts, schedules, channels and maintenance windows."""
 
+from django import forms
 from django.contrib import admin
 
 from alerts.models import (
@@ -88,9 +89,42 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
 admin.site.register(RoutingRule)
 
 
+class NotificationChannelForm(forms.ModelForm):
+    # Write-only like SSH private keys: the stored secret is never rendered into the page.
+    secret = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False),
+        required=False,
+        help_text="HMAC key for webhook signatures. Leave empty to keep the current secret.",
+    )
+    clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret.")
+    url = forms.URLField(required=False, assume_scheme="https")
+
+    class Meta:
+        model = NotificationChannel
+        fields = ("user", "name", "kind", "email", "url", "secret", "enabled")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["secret"] = ""
+
+    def clean_secret(self):
+        value = self.cleaned_data["secret"]
+        if value:
+            return value
+        return self.instance.secret if self.instance.pk else None
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("clear_secret"):
+            cleaned["secret"] = None
+        return cleaned
+
+
 @admin.register(NotificationChannel)
 class NotificationChannelAdmin(admin.ModelAdmin):
+    form = NotificationChannelForm
     list_display = ("name", "kind", "user", "enabled", "last_error")
+    readonly_fields = ("last_error",)
 
 
 @admin.register(MaintenanceWindow)

@@ -28,6 +28,8 @@ def expectation(alert: Alert) -> str:
 def build(notification: Notification) -> Message:
     alert = notification.alert
     children = list(alert.children.open().order_by("opened_at")[: CHILDREN_LISTED + 1])
+    # A fresh single-use link per message, for the person paged; the webhook payload below
+    # does not carry it (alerts.links).
     ack_url = (
         links.ack_url(alert.pk, notification.recipient_id) if notification.recipient_id else ""
     )
@@ -52,7 +54,7 @@ def build(notification: Notification) -> Message:
             for c in children[:CHILDREN_LISTED]
         ]
     if ack_url:
-        lines += ["", f"Acknowledge (one click, valid 24 h): {ack_url}"]
+        lines += ["", f"Acknowledge (one click, valid 24 h, once): {ack_url}"]
     lines += [f"Details: {links.alert_url(alert.pk)}"]
     payload = {
         "event": "alert.page",
@@ -73,7 +75,6 @@ def build(notification: Notification) -> Message:
         "step": notification.step,
         "generation": notification.generation,
         "url": links.alert_url(alert.pk),
-        "ack_url": ack_url,
     }
     return Message(
         subject=f"[nyiops {alert.severity.upper()}] #{alert.pk} {headline(alert)}"[:200],

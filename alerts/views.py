@@ -4,10 +4,10 @@ Write views are POST-only with CSRF; htmx requests get the re-rendered row back,
 redirect. Every change goes through alerts.services."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alerts import dashboard, links, services
@@ -102,7 +102,14 @@ def bulk_ack(request):
         messages.success(request, f"Acknowledged {len(done)} alert(s).")
     else:
         messages.error(request, "Choose open alerts to acknowledge.")
-    return redirect(request.POST.get("next") or "alerts:list")
+    # `next` comes from the form, so anyone can forge it: only a path on this site is
+    # followed, never an off-site URL (open redirect).
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("alerts:list")
 
 
 @staff_required
@@ -128,21 +135,25 @@ def open_partial(request):
 
 
 @require_http_methods(["GET", "POST"])
-def ack_link(request, token):
-    """One-click acknowledge from a page: the signed token is the only credential.
+def ack_link(request, public_id):
+    """One-click acknowledge from a page (alerts.links): the link's secret is the only
+    credential, and it comes in the POST body, never in the URL the server sees.
 
     GET shows the alert and one button (mail scanners prefetch links, and a GET must not
-    change anything); POST acknowledges as the recipient the token names."""
+    change anything); POST consumes the link and acknowledges as the recipient it names."""
     try:
-        claim = links.read_token(token)
+        link = links.find(public_id)
     except links.InvalidAckLink as exc:
         return _refused(request, exc.reason)
-    alert = Alert.objects.filter(pk=claim.alert_id).first()
-    user = get_user_model().objects.filter(pk=claim.user_id, is_active=True).first()
-    if alert is None or user is None or not is_staff_role(user):
+    alert, user = link.alert, link.recipient
+    if not user.is_active or not is_staff_role(user):
         return _refused(request, "this acknowledge link is not valid")
     done = False
     if request.method == "POST":
+        try:
+            links.redeem(public_id, request.POST.get("secret", "").strip())
+        except links.InvalidAckLink as exc:
+            return _refused(request, exc.reason)
         try:
             services.acknowledge_alert(alert, by=user, note="via one-click link", via="link")
             done = True

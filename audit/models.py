@@ -4,6 +4,35 @@ from django.conf import settings
 from django.db import models
 
 
+class AppendOnlyError(ValueError):
+    """Raised for any attempt to change or remove an audit record."""
+
+
+class AuditRecordQuerySet(models.QuerySet):
+    """Bulk paths skip Model.save()/delete(), so they are closed here too: an audit trail
+    that one `.update()` can rewrite proves nothing (RELIABILITY.md D9)."""
+
+    def update(self, **kwargs):
+        # The one write allowed: deleting a user sets `actor` to NULL (on_delete=SET_NULL,
+        # done by the deletion collector through update()); actor_name keeps the name.
+        if kwargs == {"actor": None}:
+            return super().update(**kwargs)
+        raise AppendOnlyError("audit records are append-only: update() is refused")
+
+    def delete(self):
+        raise AppendOnlyError("audit records are append-only: delete() is refused")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("audit records are append-only: bulk_update() is refused")
+
+    def update_or_create(self, *args, **kwargs):
+        raise AppendOnlyError("audit records are append-only: update_or_create() is refused")
+
+    def _update(self, values):
+        # The path Model.save() takes for an existing row, below update().
+        raise AppendOnlyError("audit records are append-only")
+
+
 class AuditRecord(models.Model):
     """One change anyone made, written by the service that made it. Append-only: the model
     refuses updates and deletes, and the admin is read-only (RELIABILITY.md D9)."""
@@ -24,6 +53,8 @@ class AuditRecord(models.Model):
     after = models.JSONField(null=True, blank=True)
     message = models.TextField(blank=True)
 
+    objects = AuditRecordQuerySet.as_manager()
+
     class Meta:
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["target_type", "target_id"])]
@@ -33,8 +64,8 @@ class AuditRecord(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            raise ValueError("audit records are append-only")
+            raise AppendOnlyError("audit records are append-only")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise ValueError("audit records are append-only")
+        raise AppendOnlyError("audit records are append-only")

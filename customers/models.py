@@ -36,6 +36,11 @@ class Customer(models.Model):
         help_text="CIDR networks allocated to this customer's jails.",
     )
     notes = models.TextField(blank=True)
+    require_2fa = models.BooleanField(
+        "require two-factor authentication",
+        default=False,
+        help_text="Portal users of this customer must set up and use a TOTP code to log in.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -67,7 +67,11 @@ class HostAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "reachability", "site", "customer")
     search_fields = ("name", "address", "customer__name")
     autocomplete_fields = ["customer", "site", "credential"]
+    # The pinned key changes only through the audited approval flow (host page with a
+    # step-up re-auth, or `manage.py approve_hostkey`), never by editing a field here.
     readonly_fields = (
+        "host_key_type",
+        "host_key_base64",
         "host_key_fingerprint",
         "host_key_approved_at",
         "host_key_approved_by",

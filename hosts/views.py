@@ -29,6 +29,7 @@ from hosts.inventory import services
 from hosts.models import BackupJob, Cluster, HaproxyBackend, Host, Mirror, ZPool
 from nyiops.access import noc_required, staff_required
 from nyiops.htmx import VERSION_HEADER, is_partial, unchanged
+from nyiops.reauth import recent_auth_required
 
 # name -> (context function (filters, *, known=version) -> dict, partial template, seconds)
 WIDGETS = {
@@ -202,8 +203,11 @@ def host_status(request, host_id: int):
 
 @noc_required
 @require_POST
+@recent_auth_required
 def host_key(request, host_id: int):
-    """Approve or reject the host key a host offered (NOC only, audited by the service)."""
+    """Approve or reject the host key a host offered (NOC only, audited by the service; a
+    password and code entered within the re-auth window, since a wrong pin hands the fleet's
+    SSH sessions to whoever answers)."""
     obj = get_object_or_404(Host, pk=host_id)
     decision = request.POST.get("decision")
     try:

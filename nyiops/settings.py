@@ -54,21 +54,60 @@ def _required_in_production(name: str, make) -> str:
     return _generated_secret(name.lower(), make)
 
 
-SECRET_KEY = _required_in_production("SECRET_KEY", lambda: secrets.token_urlsafe(64))
-# Fernet keys for secrets at rest (SSH private keys, webhook tokens). A comma-separated list:
-# the first encrypts, all decrypt, so a key can be rotated without re-encrypting at once.
-NYIOPS_SECRET_KEYS = [
-    k.strip()
-    for k in _required_in_production(
-        "NYIOPS_SECRET_KEYS", lambda: Fernet.generate_key().decode()
-    ).split(",")
-    if k.strip()
-]
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+
+def strict_bool(name: str, default: bool) -> bool:
+    """A boolean setting that refuses anything but a clear yes or no: `DEBUG=Ture` stops the
+    start-up instead of silently meaning False (django-environ's reading)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use true or false (or 1/0)")
+
+
+def _fernet_keys(raw: str) -> list[str]:
+    """Validate every key now, so a malformed one stops the start-up rather than the first
+    poll that needs a private key."""
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    if not keys:
+        raise ImproperlyConfigured("NYIOPS_SECRET_KEYS is empty: secrets cannot be encrypted")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"NYIOPS_SECRET_KEYS key #{position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes, e.g. from Fernet.generate_key())"
+            ) from None
+    return keys
+
+
+SECRET_KEY = _required_in_production("SECRET_KEY", lambda: secrets.token_urlsafe(64))
+# Old signing keys still accepted (sessions, ack links, password-reset tokens) while a new
+# SECRET_KEY rolls out; comma-separated, newest first. See docs/security.md, key rotation.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+# Fernet keys for secrets at rest (SSH private keys, webhook tokens). A comma-separated list:
+# the first encrypts, all decrypt, so a key can be rotated without re-encrypting at once;
+# `manage.py rotate_keys` then re-encrypts every stored secret under the first.
+NYIOPS_SECRET_KEYS = _fernet_keys(
+    _required_in_production("NYIOPS_SECRET_KEYS", lambda: Fernet.generate_key().decode())
+)
+
+DEBUG = strict_bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
+if PRODUCTION:
+    # The container's own health probe (docker-compose healthcheck) asks for
+    # http://127.0.0.1:8000/healthz whatever name the site is served under; a loopback Host
+    # reaches nothing a remote client could abuse (no links are built from it).
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1", "localhost"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -79,6 +118,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "nyiops.apps.NyiopsConfig",
     "audit",
     "customers",
     "hosts",
@@ -88,17 +132,30 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line and audit row of the request carries its id.
+    "nyiops.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "nyiops.idle.IdleTimeoutMiddleware",
+    "nyiops.twofactor.RequireVerifiedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into the 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first, so a locked-out username/IP pair is refused before the password is
+# even checked (RELIABILITY.md D6, §3.3).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "nyiops.urls"
@@ -158,6 +215,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+
+# Login throttling (RELIABILITY.md D6): five wrong passwords lock that username from that
+# address for the cool-off; other usernames from the address, and the username from other
+# addresses, still log in. Lockouts are logged (nyiops.auth) and unlocked in the admin.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "nyiops.auth.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Proxies in front of the web process that append to X-Forwarded-For (0: none, trust only
+# the socket's address; 1: one reverse proxy, take the address it saw).
+NYIOPS_TRUSTED_PROXY_COUNT = env.int("NYIOPS_TRUSTED_PROXY_COUNT", default=0)
+
+# Two-factor authentication (RELIABILITY.md D7): TOTP plus static backup codes. Staff must
+# verify before any page; customers only when their company asks (Customer.require_2fa).
+OTP_TOTP_ISSUER = "nyiops"
+OTP_TOTP_TOLERANCE = 1
+NYIOPS_2FA_POLICY = "customers.twofactor.requires_two_factor"
+# Step-up re-authentication window for dangerous actions (nyiops.reauth).
+NYIOPS_REAUTH_MINUTES = env.int("NYIOPS_REAUTH_MINUTES", default=15)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -185,11 +263,13 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_SSL_REDIRECT = strict_bool("SECURE_SSL_REDIRECT", default=True)
+    # The health probe speaks plain HTTP to the container itself, inside the TLS proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
-    if env.bool("BEHIND_TLS_PROXY", default=True):
+    SECURE_HSTS_PRELOAD = strict_bool("SECURE_HSTS_PRELOAD", default=True)
+    if strict_bool("BEHIND_TLS_PROXY", default=True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Content Security Policy (django-csp 4): scripts only from our own static files, so htmx
@@ -227,15 +307,18 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="nyiops@localhost")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_key_material": {"()": "nyiops.logging.KeyMaterialFilter"}},
+    "filters": {
+        "no_key_material": {"()": "nyiops.logging.KeyMaterialFilter"},
+        "request_id": {"()": "nyiops.requestid.RequestIdLogFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["no_key_material"],
+            "filters": ["request_id", "no_key_material"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -296,7 +379,7 @@ CELERY_TASK_DEFAULT_QUEUE = "poll"
 CELERY_TASK_CREATE_MISSING_QUEUES = False
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 25
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER = strict_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # Where people reach this site: one-click links in notifications are built on it.
 NYIOPS_BASE_URL = env.str("NYIOPS_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

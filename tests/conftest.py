@@ -1,13 +1,39 @@
 """Project-wide test setup: fast hashing, no real mail, and the personas every view test uses.
 
 Personas (Healthchecks style): `noc_user` runs the fleet, `oncall_user` handles alerts,
-`customer_a_user` owns customer A's objects and `customer_b_user` is the outsider."""
+`customer_a_user` owns customer A's objects and `customer_b_user` is the outsider.
+
+Staff must verify a second factor before any page (D7). `client.force_login(user)` here logs
+in the way a person does after the verify page: a user the 2FA policy covers gets a known
+authenticator and a verified session. Tests of the requirement itself use
+`unverified_login(client, user)`, which logs in with the password step only."""
 
 import pytest
 from django.contrib.auth.models import Group
+from django.test import Client
 
+from customers.twofactor import requires_two_factor
 from nyiops.roles import CUSTOMER, NOC, ONCALL, ensure_role_groups
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory
+from tests.otp import verify_session
+
+_password_step_only = Client.force_login
+
+
+def unverified_login(client, user, backend=None):
+    """Log in without the second factor: only the password step has happened."""
+    _password_step_only(client, user, backend)
+
+
+def _login_as_after_verifying(client, user, backend=None):
+    _password_step_only(client, user, backend)
+    if requires_two_factor(user):
+        verify_session(client, user)
+
+
+@pytest.fixture(autouse=True)
+def _verified_personas(monkeypatch):
+    monkeypatch.setattr(Client, "force_login", _login_as_after_verifying)
 
 
 @pytest.fixture(autouse=True)

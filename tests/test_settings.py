@@ -15,7 +15,14 @@ def _manage(args, env_extra, tmp_path):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "NYIOPS_SECRET_KEYS", "DEBUG", "ALLOWED_HOSTS"}
+        if k
+        not in {
+            "SECRET_KEY",
+            "NYIOPS_SECRET_KEYS",
+            "DEBUG",
+            "ALLOWED_HOSTS",
+            "SECRET_KEY_FALLBACKS",
+        }
     }
     env.update({"NYIOPS_VAR_DIR": str(tmp_path / "var")}, **env_extra)
     return subprocess.run(
@@ -104,3 +111,70 @@ def test_a_sqlite_database_url_gets_the_same_wal_options(tmp_path):
 
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "wal"
+
+
+@pytest.mark.parametrize("value", ["Ture", "yes please", "2", ""])
+def test_a_boolean_that_is_not_clearly_true_or_false_stops_the_start_up(tmp_path, value):
+    result = _manage(["check"], {"DEBUG": value}, tmp_path)
+
+    assert result.returncode != 0
+    assert "is not a boolean" in result.stderr
+
+
+@pytest.mark.parametrize("value,expected", [("false", "False"), ("True", "True"), ("0", "False")])
+def test_clear_booleans_are_read(tmp_path, value, expected):
+    result = _manage(
+        ["shell", "-c", "from django.conf import settings; print(settings.DEBUG)"],
+        {"DEBUG": value},
+        tmp_path,
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
+
+
+def test_a_malformed_fernet_key_stops_the_start_up(tmp_path):
+    env = _production_env()
+    env["NYIOPS_SECRET_KEYS"] = f"{Fernet.generate_key().decode()},not-a-key"
+
+    result = _manage(["check"], env, tmp_path)
+
+    assert result.returncode != 0
+    assert "NYIOPS_SECRET_KEYS key #2 is not a Fernet key" in result.stderr
+
+
+def test_secret_key_fallbacks_come_from_the_environment(tmp_path):
+    env = _production_env() | {"SECRET_KEY_FALLBACKS": "old-key-one,old-key-two"}
+
+    result = _manage(
+        ["shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"],
+        env,
+        tmp_path,
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == "['old-key-one', 'old-key-two']"
+
+
+def test_a_session_signed_with_the_previous_secret_key_still_verifies(settings):
+    from django.core import signing
+
+    settings.SECRET_KEY = "the-old-secret-key-" + "x" * 40
+    token = signing.dumps({"user": 1})
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = (
+        "the-new-key-" + "y" * 40,
+        [settings.SECRET_KEY],
+    )
+
+    assert signing.loads(token) == {"user": 1}
+
+
+def test_production_session_and_csrf_cookies_are_secure_httponly_and_lax(tmp_path):
+    code = (
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, "
+        "s.CSRF_COOKIE_SAMESITE, s.SESSION_COOKIE_AGE)"
+    )
+
+    result = _manage(["shell", "-c", code], _production_env(), tmp_path)
+
+    last_line = result.stdout.strip().splitlines()[-1]
+    assert last_line.split() == ["True", "True", "True", "Lax", "Lax", "43200"], result.stderr

@@ -1,6 +1,7 @@
 """The alerts app's models, one module per concern; import them from here."""
 
 from alerts.models.alerts import Alert, AlertEvent, new_token
+from alerts.models.links import AckLink
 from alerts.models.maintenance import Expectation, Heartbeat, MaintenanceWindow
 from alerts.models.notify import DeliveryAttempt, Notification, NotificationChannel
 from alerts.models.schedules import (
@@ -13,6 +14,7 @@ from alerts.models.schedules import (
 )
 
 __all__ = [
+    "AckLink",
     "Alert",
     "AlertEvent",
     "DeliveryAttempt",

@@ -1,4 +1,4 @@
-"""Alert pages: staff only, CSRF on writes, htmx partials, the token ack link."""
+"""Alert pages: staff only, CSRF on writes, htmx partials, the single-use ack link."""
 
 import datetime as dt
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from alerts import links, services
 from alerts.choices import AlertState, EventKind
-from alerts.models import Alert
+from alerts.models import AckLink, Alert
 from audit.models import AuditRecord
 from tests.alerts.conftest import run_due
 from tests.alerts.factories import failover_finding
@@ -163,14 +163,23 @@ def test_open_partial_rearms_its_own_poll(client, alert, noc_user):
     assert "1 firing" in body
 
 
+def split_link(url: str) -> tuple[str, str]:
+    """(the path the browser requests, the secret it keeps in the fragment)."""
+    path, _, secret = url.removeprefix(links.base_url()).partition("#")
+    return path, secret
+
+
 def test_one_click_link_acknowledges_without_login(alert, oncall_user):
     client = Client(enforce_csrf_checks=True)
-    url = links.ack_url(alert.pk, oncall_user.pk).removeprefix(links.base_url())
+    path, secret = split_link(links.ack_url(alert.pk, oncall_user.pk))
 
-    page = client.get(url)
+    page = client.get(path)
     alert.refresh_from_db()
     assert page.status_code == 200 and alert.state == AlertState.FIRING  # GET changes nothing
-    response = client.post(url, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert 'src="/static/js/ack-link.js"' in page.content.decode()
+    response = client.post(
+        path, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value, "secret": secret}
+    )
 
     assert (
         response.status_code == 200 and "Acknowledged as oscar-oncall" in response.content.decode()
@@ -180,23 +189,52 @@ def test_one_click_link_acknowledges_without_login(alert, oncall_user):
     assert "via link" in alert.events.get(kind=EventKind.ACKNOWLEDGED).text
 
 
-def test_tampered_ack_link_is_refused(client, alert, oncall_user):
-    token = links.make_token(alert.pk, oncall_user.pk)
-    other = links.make_token(alert.pk + 1, oncall_user.pk)
-    forged = other.split(":")[0] + ":" + token.split(":", 1)[1]
+def test_the_link_secret_is_never_in_the_path_the_server_sees(alert, oncall_user):
+    url = links.ack_url(alert.pk, oncall_user.pk)
+    path, secret = split_link(url)
 
-    for bad in (forged, token[:-2] + "xx", "garbage"):
-        response = client.post(reverse("alerts:ack-link", args=[bad]))
+    assert len(secret) >= 32 and secret not in path
+    assert not AckLink.objects.filter(token_hash__contains=secret).exists()  # stored hashed
+
+
+def test_a_link_works_once(client, alert, oncall_user):
+    path, secret = split_link(links.ack_url(alert.pk, oncall_user.pk))
+    client.post(path, {"secret": secret})
+
+    again = client.post(path, {"secret": secret})
+    shown = client.get(path)
+
+    assert again.status_code == 403 and "already used" in again.content.decode()
+    assert shown.status_code == 403
+
+
+def test_two_simultaneous_uses_of_one_link_acknowledge_once(alert, oncall_user):
+    path, secret = split_link(links.ack_url(alert.pk, oncall_user.pk))
+    public_id = path.rstrip("/").rsplit("/", 1)[-1]
+
+    links.redeem(public_id, secret)
+    with pytest.raises(links.InvalidAckLink, match="already used"):
+        links.redeem(public_id, secret)
+
+
+def test_a_wrong_secret_or_unknown_link_is_refused(client, alert, oncall_user):
+    path, secret = split_link(links.ack_url(alert.pk, oncall_user.pk))
+    _other_path, other_secret = split_link(links.ack_url(alert.pk, oncall_user.pk))
+
+    for bad in (other_secret, secret[:-2] + "xx", ""):
+        response = client.post(path, {"secret": bad})
         assert response.status_code == 403, bad
+    assert client.post(reverse("alerts:ack-link", args=["garbage"])).status_code == 403
     alert.refresh_from_db()
     assert alert.state == AlertState.FIRING
+    assert client.post(path, {"secret": secret}).status_code == 200  # a wrong guess burns nothing
 
 
 def test_expired_ack_link_is_refused(client, alert, oncall_user, clock):
-    url = reverse("alerts:ack-link", args=[links.make_token(alert.pk, oncall_user.pk)])
+    path, secret = split_link(links.ack_url(alert.pk, oncall_user.pk))
     clock.shift(dt.timedelta(seconds=links.MAX_AGE_SECONDS + 1))
 
-    response = client.post(url)
+    response = client.post(path, {"secret": secret})
 
     assert response.status_code == 403 and "expired" in response.content.decode()
     alert.refresh_from_db()
@@ -204,5 +242,37 @@ def test_expired_ack_link_is_refused(client, alert, oncall_user, clock):
 
 
 def test_ack_link_of_a_customer_user_is_refused(client, alert, customer_a_user):
-    url = reverse("alerts:ack-link", args=[links.make_token(alert.pk, customer_a_user.pk)])
-    assert client.post(url).status_code == 403
+    path, secret = split_link(links.ack_url(alert.pk, customer_a_user.pk))
+
+    assert client.post(path, {"secret": secret}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"]
+)
+def test_bulk_ack_never_redirects_off_site(client, alert, noc_user, next_url):
+    client.force_login(noc_user)
+
+    response = client.post(reverse("alerts:bulk-ack"), {"alert": [alert.pk], "next": next_url})
+
+    assert response.status_code == 302 and response.url == reverse("alerts:list")
+
+
+def test_bulk_ack_returns_to_a_local_next(client, alert, noc_user):
+    client.force_login(noc_user)
+
+    response = client.post(
+        reverse("alerts:bulk-ack"), {"alert": [alert.pk], "next": "/alerts/oncall/"}
+    )
+
+    assert response.url == "/alerts/oncall/"
+
+
+def test_links_expired_for_a_week_are_deleted_when_new_ones_are_made(alert, oncall_user, clock):
+    old_path, _ = split_link(links.ack_url(alert.pk, oncall_user.pk))
+    clock.shift(dt.timedelta(seconds=links.MAX_AGE_SECONDS + 1) + links.KEEP_EXPIRED)
+
+    links.ack_url(alert.pk, oncall_user.pk)
+
+    assert AckLink.objects.count() == 1
+    assert not AckLink.objects.filter(public_id=old_path.rstrip("/").rsplit("/", 1)[-1]).exists()

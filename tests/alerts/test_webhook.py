@@ -159,3 +159,20 @@ def test_webhook_timeout_is_transient(clock, pair, monkeypatch):
         result = paging.deliver_notification(notification.pk, now=timezone.now())
 
     assert "timed out after 0.2 s" in result and "retry in 2 s" in result
+
+
+def test_a_page_to_a_person_has_an_ack_link_in_its_text_but_never_in_the_payload(
+    clock, pair, oncall_user
+):
+    from alerts import messages
+
+    with Receiver([200]) as receiver:
+        webhook_policy(receiver.url)
+        notification = open_and_step(pair[0])
+    notification.recipient = oncall_user
+    notification.save()
+
+    message = messages.build(notification)
+
+    assert "/alerts/ack/" in message.text
+    assert "/alerts/ack/" not in json.dumps(message.payload)

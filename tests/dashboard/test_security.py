@@ -26,6 +26,7 @@ from tests.factories import (
     ClusterMemberFactory,
     make_public_key_line,
 )
+from tests.otp import step_up
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -172,6 +173,7 @@ def offering_host(db):
 
 def test_noc_can_approve_an_offered_host_key_from_the_host_page(client, noc_user, offering_host):
     client.force_login(noc_user)
+    step_up(client, noc_user)
     page = client.get(reverse("hosts:host", args=[offering_host.pk])).content.decode()
     assert "Approve this key" in page and offering_host.offered_key_fingerprint in page
 
@@ -187,6 +189,7 @@ def test_noc_can_approve_an_offered_host_key_from_the_host_page(client, noc_user
 
 def test_noc_can_reject_an_offered_host_key(client, noc_user, offering_host):
     client.force_login(noc_user)
+    step_up(client, noc_user)
 
     client.post(reverse("hosts:host-key", args=[offering_host.pk]), {"decision": "reject"})
 
@@ -196,6 +199,7 @@ def test_noc_can_reject_an_offered_host_key(client, noc_user, offering_host):
 
 def test_approval_of_a_key_other_than_the_one_shown_is_refused(client, noc_user, offering_host):
     client.force_login(noc_user)
+    step_up(client, noc_user)
 
     response = client.post(
         reverse("hosts:host-key", args=[offering_host.pk]),

@@ -1,18 +1,42 @@
-"""CARP, pfsync, gmirror/zpool and HAProxy dynamics through real SSH, in real time."""
+"""CARP, pfsync, gmirror/zpool and HAProxy dynamics through real SSH, on simulated time.
+
+The fleet runs with its clock stopped (time_scale=0): simulated time moves only when a test
+calls `fleet.advance(seconds)`, which steps the dynamics in small increments. So "B takes
+over after about three missed advertisements" and "the returning node stays BACKUP" are
+statements about simulated seconds, true however slow the machine is: no wall-clock window,
+and no sleeping to show that something does not happen (the dynamics for that span have run
+when advance() returns)."""
 
 from __future__ import annotations
 
 import re
-import time
 
 import paramiko
 import pytest
 
 from fleetsim.testing import running_fleet
 
-from .conftest import Client, carp_states, small_spec, wait
+from .conftest import Client, carp_states, small_spec
 
 pytestmark = pytest.mark.sim
+STEP = 0.05  # simulated seconds per dynamics step: finer than advbase/256 effects need
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    with running_fleet(small_spec(), tmp_path / "state", time_scale=0) as f:
+        yield f
+
+
+@pytest.fixture
+def ssh(fleet):
+    c = Client(fleet)
+    yield c
+    c.close()
+
+
+def advance(fleet, seconds: float) -> None:
+    fleet.advance(seconds, step=STEP)
 
 
 def states(ssh, host):
@@ -22,7 +46,7 @@ def states(ssh, host):
 def refused(ssh, host) -> bool:
     ssh.drop(host)
     try:
-        ssh.connect(host, timeout=2).close()
+        ssh.connect(host, timeout=30).close()
     except (paramiko.ssh_exception.NoValidConnectionsError, ConnectionRefusedError):
         return True
     return False
@@ -30,32 +54,41 @@ def refused(ssh, host) -> bool:
 
 def test_master_down_backup_takes_over_then_returns_as_backup(fleet, ssh):
     assert states(ssh, "fwa") == {1: "MASTER", 2: "MASTER"}
-    t0 = time.monotonic()
     fleet.inject("fwa", "down")
     assert refused(ssh, "fwa")
-    assert wait(lambda: states(ssh, "fwb") == {1: "MASTER", 2: "MASTER"}, 6, 0.05)
-    took = time.monotonic() - t0
-    assert 2.0 < took <= 3 * 1 + 1 + 0.5, took  # ~3 missed advertisements (advbase 1)
+
+    # carp(4): a BACKUP declares the master down 3 * advbase + advskew/256 s after the last
+    # advertisement it heard (advbase 1 here): not after 2 s, by 3 s + one advertisement.
+    advance(fleet, 2.0)
+    assert states(ssh, "fwb") == {1: "BACKUP", 2: "BACKUP"}
+    advance(fleet, 2.0)
+    assert states(ssh, "fwb") == {1: "MASTER", 2: "MASTER"}
+
     fleet.heal("fwa")
     out, _, _ = ssh.run("fwa", "ifconfig -a; sysctl -n net.inet.carp.demotion")
     assert carp_states(out) == {1: "BACKUP", 2: "BACKUP"}
     assert out.endswith("240\n") and "\tsyncok: 0\n" in out  # bulk update pending
-    assert wait(lambda: ssh.run("fwa", "sysctl -n net.inet.carp.demotion")[0] == "0\n", 4)
+    advance(fleet, 2.5)  # pfsync bulk_seconds 2.0
+    assert ssh.run("fwa", "sysctl -n net.inet.carp.demotion")[0] == "0\n"
     assert "\tsyncok: 1\n" in ssh.run("fwa", "ifconfig pfsync0")[0]
-    time.sleep(1.5)  # preempt is off: the returning node stays BACKUP
+
+    advance(fleet, 10.0)  # preempt is off: the returning node stays BACKUP
     assert states(ssh, "fwa") == {1: "BACKUP", 2: "BACKUP"}
     assert states(ssh, "fwb") == {1: "MASTER", 2: "MASTER"}
     assert "BACKUP -> MASTER (master down)" in ssh.run("fwb", "cat /var/log/messages")[0]
 
 
 def test_with_preempt_old_master_takes_over_after_bulk_update(tmp_path):
-    with running_fleet(small_spec(preempt=1), tmp_path / "s") as fleet:
+    with running_fleet(small_spec(preempt=1), tmp_path / "s", time_scale=0) as fleet:
         ssh = Client(fleet)
         fleet.inject("fwa", "down")
-        assert wait(lambda: states(ssh, "fwb") == {1: "MASTER", 2: "MASTER"}, 6, 0.1)
+        advance(fleet, 4.0)
+        assert states(ssh, "fwb") == {1: "MASTER", 2: "MASTER"}
         fleet.heal("fwa")
+        advance(fleet, 1.0)
         assert states(ssh, "fwa") == {1: "BACKUP", 2: "BACKUP"}  # demoted during the bulk
-        assert wait(lambda: states(ssh, "fwa") == {1: "MASTER", 2: "MASTER"}, 5, 0.1)
+        advance(fleet, 3.0)
+        assert states(ssh, "fwa") == {1: "MASTER", 2: "MASTER"}
         assert states(ssh, "fwb") == {1: "BACKUP", 2: "BACKUP"}
         log = ssh.run("fwa", "cat /var/log/messages")[0]
         assert log.index("pfsync: received bulk update end") < log.index(
@@ -66,10 +99,12 @@ def test_with_preempt_old_master_takes_over_after_bulk_update(tmp_path):
 
 def test_split_brain_both_masters_then_heals(fleet, ssh):
     fleet.inject("fw-pair", "split-brain")
-    assert wait(lambda: states(ssh, "fwb") == {1: "MASTER", 2: "MASTER"}, 6, 0.1)
+    advance(fleet, 4.0)
+    assert states(ssh, "fwb") == {1: "MASTER", 2: "MASTER"}
     assert states(ssh, "fwa") == {1: "MASTER", 2: "MASTER"}
     fleet.heal("fw-pair")
-    assert wait(lambda: states(ssh, "fwb") == {1: "BACKUP", 2: "BACKUP"}, 3, 0.1)
+    advance(fleet, 2.0)
+    assert states(ssh, "fwb") == {1: "BACKUP", 2: "BACKUP"}
     assert states(ssh, "fwa") == {1: "MASTER", 2: "MASTER"}
 
 
@@ -98,11 +133,14 @@ def test_backend_goes_down_after_fall_checks_and_up_after_rise(fleet, ssh):
 
     assert w1() == ("UP", 0, "L7OK")
     fleet.inject("lba", "backend-down", "web/w1")
-    assert wait(lambda: w1()[0] == "DOWN", 3, 0.05)
-    _, chkfail, check = w1()
-    assert chkfail >= 3 and check == "L4CON"  # fall 3: three failed checks
+    advance(fleet, 0.3)  # inter 0.2 s: fewer failed checks than fall 3
+    assert w1()[0].startswith("UP ")  # HAProxy's "UP 2/3": still up, going down
+    advance(fleet, 1.0)
+    status, chkfail, check = w1()
+    assert status == "DOWN" and chkfail >= 3 and check == "L4CON"
     fleet.heal("lba")
-    assert wait(lambda: w1()[0] == "UP", 3, 0.05)
+    advance(fleet, 1.0)
+    assert w1()[0] == "UP"
 
 
 def test_pfsync_down_states_diverge(fleet, ssh):
@@ -114,7 +152,7 @@ def test_pfsync_down_states_diverge(fleet, ssh):
         a, b = entries("fwa"), entries("fwb")
         return abs(a - b) / max(a, b)
 
-    assert diff() < 0.01  # in sync: the same table (give or take a second of traffic)
+    assert diff() < 0.01  # in sync: the same table
     fleet.inject("fw-pair", "pfsync-down")
     out = ssh.run("fwa", "ifconfig pfsync0")[0]
     assert out.startswith("pfsync0: flags=0<> ") and "\tsyncok: 0\n" in out
