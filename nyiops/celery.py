@@ -4,6 +4,7 @@ to the queues, so a task's queue is visible where the worker's queues are declar
 import os
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nyiops.settings")
@@ -34,3 +35,16 @@ app.conf.beat_schedule = {
 }
 
 app.autodiscover_tasks()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def filter_key_material(logger, **kwargs):
+    """The worker replaces Django's logging with its own handlers (root and task loggers):
+    put the key-material filter on each of them, so a traceback from a task that held a
+    private key is scrubbed in the worker's log as it is in the web's."""
+    from nyiops.logging import KeyMaterialFilter
+
+    for handler in logger.handlers:
+        if not any(isinstance(f, KeyMaterialFilter) for f in handler.filters):
+            handler.addFilter(KeyMaterialFilter())
