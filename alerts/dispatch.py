@@ -22,8 +22,10 @@ def _send(name: str, args: list, countdown: float = 0) -> None:
         log.warning("broker unavailable, %s%s left to the sweeper", name, args)
 
 
-def escalate_soon(alert_id: int, token: str) -> None:
-    transaction.on_commit(lambda: _send("alerts.tasks.escalate_alert", [alert_id, token]))
+def escalate_soon(alert_id: int, token: str, countdown: float = 0) -> None:
+    transaction.on_commit(
+        lambda: _send("alerts.tasks.escalate_alert", [alert_id, token], countdown)
+    )
 
 
 def send_soon(notification_id: int, countdown: float = 0) -> None:

@@ -36,6 +36,11 @@ def escalate_due_alerts() -> str:
 
 
 @nyiops_task(queue="notify", soft_time_limit=60, time_limit=90, retry=None)
+def repage_expired_acks() -> str:
+    return f"{sweeps.repage_expired_acks(timezone.now())} acknowledgement(s) expired"
+
+
+@nyiops_task(queue="notify", soft_time_limit=60, time_limit=90, retry=None)
 def release_silenced_alerts() -> str:
     return f"{sweeps.release_silenced(timezone.now())} released from maintenance"
 

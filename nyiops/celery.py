@@ -30,6 +30,7 @@ app.conf.beat_schedule = {
     "hosts-prune-history": {"task": "hosts.tasks.prune_history", "schedule": 3600.0},
     "alerts-sync-all": {"task": "alerts.tasks.sync_all_alerts", "schedule": 30.0},
     "alerts-escalate-due": {"task": "alerts.tasks.escalate_due_alerts", "schedule": 15.0},
+    "alerts-repage-expired-acks": {"task": "alerts.tasks.repage_expired_acks", "schedule": 15.0},
     "alerts-release-silenced": {"task": "alerts.tasks.release_silenced_alerts", "schedule": 15.0},
     "alerts-audit-escalations": {"task": "alerts.tasks.audit_escalations", "schedule": 60.0},
 }

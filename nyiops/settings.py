@@ -309,3 +309,18 @@ NYIOPS_SSH_TIMEOUTS = {
     "command": env.float("NYIOPS_SSH_COMMAND_TIMEOUT", default=15.0),
 }
 NYIOPS_METRICS_RETENTION = timedelta(days=env.int("NYIOPS_METRICS_RETENTION_DAYS", default=30))
+
+# Alerts (docs/reliability.md): a new alert waits this long before its first page, so a
+# finding that clears on the next poll pages nobody; per kind overrides, e.g.
+# NYIOPS_ALERT_HOLD_BY_KIND="no_master=45,split_brain=0". `no_master` is held longest: while
+# a fleet starts, a pair's members are polled one after the other and the pair shows no
+# MASTER until both answered.
+NYIOPS_ALERT_HOLD_SECONDS = env.float("NYIOPS_ALERT_HOLD_SECONDS", default=2.0)
+NYIOPS_ALERT_HOLD_BY_KIND = {"no_master": 45.0} | {
+    k: float(v) for k, v in env.dict("NYIOPS_ALERT_HOLD_BY_KIND", default={}).items()
+}
+# After an acknowledgement's ETA passes the acknowledger is re-paged at once; the policy's
+# escalation restarts this many minutes later unless somebody acknowledges again.
+NYIOPS_ACK_EXPIRED_ESCALATE_AFTER_MINUTES = env.int(
+    "NYIOPS_ACK_EXPIRED_ESCALATE_AFTER_MINUTES", default=5
+)
