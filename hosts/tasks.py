@@ -9,6 +9,7 @@ re-claims the host (acks_late + reject_on_worker_lost also redeliver the task it
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from datetime import timedelta
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from hosts.findings import evaluate_stale_polls
 from hosts.models import Host, MetricSample, PollRun
@@ -27,6 +29,9 @@ from nyiops.tasks import nyiops_task
 # > the poll's hard time limit, so a live poll keeps its claim; a dead one's claim expires.
 POLL_LEASE = timedelta(seconds=settings.NYIOPS_POLL_LEASE_SECONDS)
 DISPATCH_BATCH = 2000
+# kombu wraps what the transport raises; a connection error it has not wrapped is caught too.
+BROKER_ERRORS = (BrokerOperationalError, OSError)
+log = logging.getLogger(__name__)
 
 
 def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, str]]:
@@ -58,18 +63,37 @@ def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, st
     return [(pk, token) for pk, _ in claimed]
 
 
+def release_unpublished(claims: list[tuple[int, str]]) -> int:
+    """Give back claims whose poll message never reached the broker: the hosts are due again
+    at once, so the first sweep after the broker returns polls them, not one a lease later.
+    Conditional on the token, so a claim that somehow moved on is left alone."""
+    released = 0
+    for pk, token in claims:
+        released += Host.objects.filter(pk=pk, poll_claim=token).update(
+            poll_claimed_until=None, next_poll_at=timezone.now()
+        )
+    return released
+
+
 @nyiops_task(queue="poll", soft_time_limit=20, time_limit=30, retry=None)
 def dispatch_due_polls() -> str:
     claimed = claim_due_hosts()
     spread = max(0.0, settings.NYIOPS_DISPATCH_INTERVAL)
-    for pk, token in claimed:
+    for i, (pk, token) in enumerate(claimed):
         # Jitter inside one dispatch interval so a fleet due together is not polled in a
         # single burst; `expires` drops polls that a backlog would run too late.
-        poll_host.apply_async(
-            (pk, token),
-            countdown=random.uniform(0, spread),
-            expires=60,
-        )
+        try:
+            poll_host.apply_async(
+                (pk, token),
+                countdown=random.uniform(0, spread),
+                expires=60,
+            )
+        except BROKER_ERRORS as exc:
+            # The publish retry policy already gave up (fast, settings): stop sending and
+            # release this claim and every later one instead of letting them age a lease.
+            released = release_unpublished(claimed[i:])
+            log.warning("broker unavailable (%s): released %d unsent poll claims", exc, released)
+            return f"dispatched {i} polls; broker unavailable, released {released} claims"
     return f"dispatched {len(claimed)} polls"
 
 

@@ -34,6 +34,14 @@ app.conf.beat_schedule = {
     "alerts-release-silenced": {"task": "alerts.tasks.release_silenced_alerts", "schedule": 15.0},
     "alerts-audit-escalations": {"task": "alerts.tasks.audit_escalations", "schedule": 60.0},
 }
+_CANARY_INTERVAL = float(os.environ.get("NYIOPS_CANARY_INTERVAL", "60"))
+for _queue in QUEUES:
+    app.conf.beat_schedule[f"worker-canary-{_queue}"] = {
+        "task": "alerts.tasks.worker_canary",
+        "schedule": _CANARY_INTERVAL,
+        "args": (_queue,),
+        "options": {"queue": _queue, "expires": _CANARY_INTERVAL},
+    }
 
 app.autodiscover_tasks()
 

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "nyiops.outage.DatabaseUnavailableMiddleware",  # a clean 503 while the database is gone
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -324,3 +325,9 @@ NYIOPS_ALERT_HOLD_BY_KIND = {"no_master": 45.0} | {
 NYIOPS_ACK_EXPIRED_ESCALATE_AFTER_MINUTES = env.int(
     "NYIOPS_ACK_EXPIRED_ESCALATE_AFTER_MINUTES", default=5
 )
+
+# Worker liveness (RELIABILITY §3.1): beat sends a canary task to every queue each interval;
+# /healthz/worker says "not consuming" when a queue's canary has not completed within the
+# window. Liveness is throughput, not "the process exists".
+NYIOPS_CANARY_INTERVAL = env.float("NYIOPS_CANARY_INTERVAL", default=60.0)
+NYIOPS_WORKER_LIVENESS_SECONDS = env.float("NYIOPS_WORKER_LIVENESS_SECONDS", default=120.0)

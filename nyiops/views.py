@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from customers.roles import is_staff_role
 from customers.scoping import customer_of
+from nyiops.outage import DATABASE_ERRORS, first_line
 
 
 @login_required
@@ -20,7 +21,13 @@ def home(request):
 
 @require_GET
 def healthz(request):
-    """Liveness for the load balancer: the web process runs and reaches its database."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Liveness for the load balancer: the web process runs and reaches its database. When
+    it does not, 503 with the reason (the driver's first line: no credentials in it)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DATABASE_ERRORS as exc:
+        return JsonResponse(
+            {"status": "unavailable", "database": f"unreachable: {first_line(exc)}"}, status=503
+        )
+    return JsonResponse({"status": "ok", "database": "ok"})
