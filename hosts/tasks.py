@@ -14,6 +14,7 @@ import random
 import uuid
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -24,9 +25,17 @@ from hosts.health.store import evaluate_stale_polls
 from hosts.models import Host, MetricSample, PollRun
 from hosts.polling.run import poll_host as run_poll
 from hosts.signals import findings_updated
+from nyiops.deadline import overtime
 from nyiops.tasks import nyiops_task
 
-# > the poll's hard time limit, so a live poll keeps its claim; a dead one's claim expires.
+# A poll's time budget (RELIABILITY A7; tests/reliability/test_time_limits.py holds it):
+# SSH at its worst (hosts.ssh.worst_case_seconds) plus the store transaction fits in the
+# soft limit, which is the task's own deadline; the soft limit plus one statement timeout
+# fits in the hard limit; and the lease outlasts the hard limit, so a live poll keeps its
+# claim and a dead one's claim expires.
+POLL_SOFT_LIMIT_SECONDS = 72
+POLL_HARD_LIMIT_SECONDS = 85
+POLL_STORE_BUDGET_SECONDS = 15
 POLL_LEASE = timedelta(seconds=settings.NYIOPS_POLL_LEASE_SECONDS)
 DISPATCH_BATCH = 2000
 # kombu wraps what the transport raises; a connection error it has not wrapped is caught too.
@@ -97,10 +106,16 @@ def dispatch_due_polls() -> str:
     return f"dispatched {len(claimed)} polls"
 
 
-@nyiops_task(queue="poll", soft_time_limit=45, time_limit=55, retry=None)
+@nyiops_task(
+    queue="poll",
+    soft_time_limit=POLL_SOFT_LIMIT_SECONDS,
+    time_limit=POLL_HARD_LIMIT_SECONDS,
+    retry=None,
+)
 def poll_host(host_id: int, claim: str) -> str:
     """Poll one host if `claim` is still its current claim. Not retried: the next sweep is
     the retry."""
+    started = timezone.now()
     host = (
         Host.objects.select_related("credential")
         .filter(pk=host_id, poll_claim=claim, enabled=True)
@@ -110,10 +125,23 @@ def poll_host(host_id: int, claim: str) -> str:
         return f"host {host_id}: stale claim, another poll owns it"
     try:
         outcome = run_poll(host, claim=claim)  # releases the claim in its own transaction
-    except BaseException:
+    except BaseException as exc:
         # Release it anyway (a DB error, the soft time limit) so the host is polled again at
-        # its next due time instead of after the lease.
-        Host.objects.filter(pk=host_id, poll_claim=claim).update(poll_claimed_until=None)
+        # its next due time instead of after the lease. Past the deadline these statements
+        # still run (each bounded by the worker's statement timeout).
+        with overtime():
+            released = Host.objects.filter(pk=host_id, poll_claim=claim).update(
+                poll_claimed_until=None
+            )
+            if released and isinstance(exc, SoftTimeLimitExceeded):
+                PollRun.objects.create(
+                    host_id=host_id,
+                    claim=claim,
+                    started_at=started,
+                    finished_at=timezone.now(),
+                    status=PollRun.Status.TIMED_OUT,
+                    error=f"poll stopped: {exc}"[:300],
+                )
         raise
     return outcome.summary()
 

@@ -4,7 +4,7 @@ to the queues, so a task's queue is visible where the worker's queues are declar
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nyiops.settings")
@@ -57,3 +57,24 @@ def filter_key_material(logger, **kwargs):
     for handler in logger.handlers:
         if not any(isinstance(f, KeyMaterialFilter) for f in handler.filters):
             handler.addFilter(KeyMaterialFilter())
+
+
+def limit_worker_statements(sender=None, connection=None, **kwargs):
+    """On PostgreSQL, bound every statement of a worker's connection (RELIABILITY A7): the
+    threads pool cannot interrupt a thread stuck in a query, the server can."""
+    if connection is None or connection.vendor != "postgresql":
+        return
+    from django.conf import settings
+
+    ms = int(settings.NYIOPS_WORKER_STATEMENT_TIMEOUT * 1000)
+    with connection.cursor() as cursor:
+        # set_config, not SET: SET takes no bind parameters.
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{ms}ms"])
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{ms}ms"])
+
+
+@worker_init.connect
+def _worker_statement_limits(**kwargs):
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(limit_worker_statements, dispatch_uid="nyiops-worker-limits")

@@ -302,7 +302,9 @@ NYIOPS_BASE_URL = env.str("NYIOPS_BASE_URL", default="http://127.0.0.1:8000").rs
 
 # Polling (the due-time column lives on Host; beat only runs the dispatcher sweep).
 NYIOPS_DISPATCH_INTERVAL = env.float("NYIOPS_DISPATCH_INTERVAL", default=2.0)
-NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=60)
+# Longer than poll_host's hard limit (85 s), which bounds SSH at its worst plus the store:
+# tests/reliability/test_time_limits.py.
+NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=90)
 NYIOPS_SSH_TIMEOUTS = {
     "connect": env.float("NYIOPS_SSH_CONNECT_TIMEOUT", default=5.0),
     "banner": env.float("NYIOPS_SSH_BANNER_TIMEOUT", default=10.0),
@@ -331,3 +333,18 @@ NYIOPS_ACK_EXPIRED_ESCALATE_AFTER_MINUTES = env.int(
 # window. Liveness is throughput, not "the process exists".
 NYIOPS_CANARY_INTERVAL = env.float("NYIOPS_CANARY_INTERVAL", default=60.0)
 NYIOPS_WORKER_LIVENESS_SECONDS = env.float("NYIOPS_WORKER_LIVENESS_SECONDS", default=120.0)
+
+# Time limits that hold in the threads pool (RELIABILITY A7, docs/reliability.md): on
+# PostgreSQL every statement has a timeout, shorter in workers (set per connection by
+# nyiops/celery.py) than in the web; a task's own deadline stops it at its next statement
+# after its soft limit, so it ends by soft limit + one worker statement timeout.
+NYIOPS_WEB_STATEMENT_TIMEOUT = env.float("NYIOPS_WEB_STATEMENT_TIMEOUT", default=30.0)
+NYIOPS_WORKER_STATEMENT_TIMEOUT = env.float("NYIOPS_WORKER_STATEMENT_TIMEOUT", default=10.0)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.setdefault(
+        "options", f"-c statement_timeout={int(NYIOPS_WEB_STATEMENT_TIMEOUT * 1000)}"
+    )
+# Django's default is no timeout at all: an SMTP server that accepts and stalls would hold a
+# notify thread forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
