@@ -243,20 +243,23 @@ LOGGING = {
 
 # Celery (RELIABILITY.md §3.1). All CELERY_* keys are read by nyiops/celery.py.
 REDIS_URL = env.str("REDIS_URL", default="")
+# Bounded socket waits and a publish that gives up within about a second (RELIABILITY A5:
+# a web request that enqueues must fail fast, not hang, while Redis is down).
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+    "retry_on_timeout": True,
+    "max_retries": 3,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": 3600,
-        "socket_timeout": 5,
-        "socket_connect_timeout": 5,
-        "socket_keepalive": True,
-        "health_check_interval": 10,
-        "retry_on_timeout": True,
-        "max_retries": 3,
-        "interval_start": 0,
-        "interval_step": 0.2,
-        "interval_max": 0.5,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_TRANSPORT_OPTIONS)
 else:
     # Server-less broker for the demo: messages are files under var/celery/.
     _queue_dir = VAR_DIR / "celery" / "queue"
