@@ -13,7 +13,7 @@ import sys
 
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 
@@ -23,10 +23,18 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 10
 
 
-def database_unavailable() -> HttpResponse:
-    # Rendered without a request: context processors would query the database.
-    body = loader.get_template("503.html").render({"retry_after": RETRY_AFTER_SECONDS})
-    response = HttpResponse(body, status=503)
+def database_unavailable(request=None, exc=None) -> HttpResponse:
+    if request is not None and request.path.startswith("/healthz"):
+        # A probe that sent a session cookie met the error in the session middleware,
+        # before its view: it still gets the reason, as JSON.
+        reason = first_line(exc) if exc is not None else "unavailable"
+        response = JsonResponse(
+            {"status": "unavailable", "database": f"unreachable: {reason}"}, status=503
+        )
+    else:
+        # Rendered without a request: context processors would query the database.
+        body = loader.get_template("503.html").render({"retry_after": RETRY_AFTER_SECONDS})
+        response = HttpResponse(body, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response
@@ -61,7 +69,7 @@ class DatabaseUnavailableMiddleware:
                 request.path,
                 first_line(exc),
             )
-            return database_unavailable()
+            return database_unavailable(request, exc)
         return response
 
     def process_exception(self, request, exception):
@@ -72,7 +80,7 @@ class DatabaseUnavailableMiddleware:
                 request.path,
                 first_line(exception),
             )
-            return database_unavailable()
+            return database_unavailable(request, exception)
         return None
 
 
@@ -88,7 +96,7 @@ def server_error(request, template_name="500.html"):
     A database error raised by a middleware (session, user, idle timeout) lands here."""
     exc = sys.exc_info()[1]
     if isinstance(exc, DATABASE_ERRORS):
-        return database_unavailable()
+        return database_unavailable(request, exc)
     try:
         body = loader.get_template(template_name).render()
     except Exception:  # no 500 template, or it failed: the plainest answer

@@ -18,8 +18,13 @@ LOOPBACK = "127.0.0.1"
 
 
 def _reset(sock: socket.socket) -> None:
+    """Abort the connection with an RST. SHUT_RD first: it wakes the pump thread blocked in
+    recv() (on Linux a close() alone leaves the socket alive while that call holds it) and
+    sends nothing, so the peer sees the reset, not a graceful end."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)
     with contextlib.suppress(OSError):
         sock.close()
 

@@ -184,3 +184,28 @@ def app_broker(url: str):
     finally:
         reset_pools()
         conf.broker_url, conf.broker_transport_options = saved
+
+
+def wait_for_other_sessions_to_end(timeout: float = 15) -> None:
+    """PostgreSQL ends a backend whose client was reset a moment later; the test database
+    can only be dropped once every other session on it is gone."""
+    if connection.vendor != "postgresql":
+        return
+
+    def alone() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return cursor.fetchone()[0] == 0
+
+    try:
+        wait_until(alone, timeout, "other sessions on the test database to end", step=0.2)
+    except AssertionError:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, client_port, state, backend_start, query FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            raise AssertionError(f"sessions left: {cursor.fetchall()}") from None

@@ -30,6 +30,7 @@ from tests.reliability.stack import (
     app_broker,
     celery_env,
     database_url,
+    wait_for_other_sessions_to_end,
     wait_until,
 )
 
@@ -57,6 +58,7 @@ def stack(tmp_path, settings):
     for proxy in started["proxies"]:
         proxy.close()
     started["redis"].stop()
+    wait_for_other_sessions_to_end()
     for proc in started["procs"]:
         print(f"--- {proc.log_path.name} (tail)\n{proc.log()[-3000:]}")
 
@@ -159,3 +161,124 @@ def test_redis_server_restarted_worker_and_beat_resume_without_restart(stack, tm
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the proxy stands in front of PostgreSQL"
 )
+
+
+@pytest.fixture
+def database_through(settings):
+    """Route this process's connections through a fault proxy in front of PostgreSQL, with
+    persistent connections and health checks as in production; restored afterwards."""
+    db = connection.settings_dict
+    saved = {k: db.get(k) for k in ("HOST", "PORT", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
+    proxy = FaultProxy(int(db.get("PORT") or 5432))
+    connection.close()
+    db.update(HOST="127.0.0.1", PORT=str(proxy.port), CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
+    yield proxy
+    connection.close()
+    db.update(saved)
+    proxy.close()
+    wait_for_other_sessions_to_end()
+
+
+class Server:
+    """Requests through Django's real WSGI handler: unlike the test client it sends
+    request_started/finished, so connections are health-checked and closed as in gunicorn."""
+
+    def __init__(self, cookie: str):
+        from django.core.handlers.wsgi import WSGIHandler
+        from django.test import RequestFactory
+
+        self.handler, self.factory, self.cookie = WSGIHandler(), RequestFactory(), cookie
+
+    def get(self, path: str) -> tuple[int, str]:
+        environ = self.factory.get(path, HTTP_COOKIE=f"sessionid={self.cookie}").environ
+        status = []
+        response = self.handler(environ, lambda s, headers, exc_info=None: status.append(s))
+        try:
+            body = b"".join(response).decode()
+        finally:
+            response.close()
+        return int(status[0].split()[0]), body
+
+
+@on_postgresql
+def test_postgresql_dropped_for_ten_seconds_pages_answer_503_and_recover(
+    database_through, noc_user
+):
+    """A6, web: a clean 503 (no traceback) for every page while connections are dropped and
+    refused, /healthz says why, and the same process answers normally once it is back."""
+    client = Client()
+    client.force_login(noc_user)
+    server = Server(client.cookies["sessionid"].value)
+    assert server.get("/alerts/")[0] == 200
+    proxy = database_through
+
+    proxy.outage()
+    during = []
+    ends = time.monotonic() + OUTAGE_SECONDS
+    while time.monotonic() < ends:
+        during += [server.get("/alerts/"), server.get("/healthz")]
+        time.sleep(0.5)
+    connections_before = proxy.accepted
+    proxy.restore()
+    after = [server.get("/alerts/"), server.get("/healthz")]
+
+    assert {status for status, _ in during} == {503}
+    pages = [body for status, body in during[::2]]
+    assert all("temporarily unavailable" in b and "Traceback" not in b for b in pages)
+    assert '"database": "unreachable: connection failed' in during[1][1]
+    assert [status for status, _ in after] == [200, 200]
+    assert proxy.accepted > connections_before  # reconnected by itself: no restart
+
+
+@on_postgresql
+def test_worker_survives_postgresql_dropped_for_ten_seconds(
+    stack, tmp_path, oncall_user, noc_user, monkeypatch, settings
+):
+    """A6, worker: tasks that meet the outage retry with backoff (escalation) or wait for
+    the next beat tick (canaries); the worker recovers without a restart and the escalation
+    step runs exactly once."""
+    from alerts import dispatch, services
+    from alerts.choices import EventKind
+    from alerts.tasks import escalate_alert
+    from tests.alerts.factories import oncall_setup
+
+    settings.NYIOPS_ALERT_HOLD_SECONDS = 0
+    proxy = FaultProxy(int(connection.settings_dict.get("PORT") or 5432))
+    stack["proxies"].append(proxy)
+    redis = stack["redis"]
+    env = celery_env(
+        tmp_path,
+        redis_url=redis.url,
+        database=database_url(port=proxy.port),
+        DB_CONN_MAX_AGE="60",
+        NYIOPS_ALERT_HOLD_SECONDS="0",
+    )
+    stack["procs"] += [Celery(tmp_path, "worker", env), Celery(tmp_path, "beat", env)]
+    oncall_setup(oncall_user, noc_user)
+    monkeypatch.setattr(dispatch, "_send", lambda *a, **k: None)  # sent by hand below
+    host = HostFactory(next_poll_at=timezone.now() + timedelta(days=1))
+    FindingFactory(host=host)
+    services.sync_alerts([f"host:{host.pk}"])
+    alert = Alert.objects.get(host=host)
+    wait_until(lambda: canaries_after(timezone.now().replace(year=2000)), 90, "first canaries")
+
+    proxy.outage()
+    with app_broker(redis.url):
+        escalate_alert.apply_async((alert.pk, alert.escalation_token))
+    worker = stack["procs"][0]
+    wait_until(lambda: "Retry in" in worker.log(), OUTAGE_SECONDS, "the escalation to retry")
+    time.sleep(OUTAGE_SECONDS)
+    proxy.restore()
+    recovered_at = timezone.now()
+    wait_until(lambda: canaries_after(recovered_at), 45, "canaries after the outage")
+    wait_until(
+        lambda: Notification.objects.filter(alert=alert, status="sent").exists(),
+        45,
+        "the escalation step to run and its page to be sent",
+    )
+
+    assert "OperationalError" in worker.log()
+    assert Notification.objects.filter(alert=alert).count() == 1
+    steps = alert.events.filter(kind=EventKind.ESCALATED, text__startswith="step 1 of 3")
+    assert steps.count() == 1  # nothing ran twice, nothing half-written
+    assert all(p.proc.poll() is None for p in stack["procs"])
