@@ -9,9 +9,10 @@ PostgreSQL statement_timeout). This measures what prefork would cost instead, on
 machine and broker: a private redis-server, the demo's SQLite database in a fresh
 NYIOPS_VAR_DIR under var/bench/pools/, one worker per pool with the same concurrency and
 queues. Per pool: memory of the whole worker (parent and children; RSS, and PSS, which
-splits the pages forked children share) once ready and after the run, the time until ready, and the time to drain --tasks `worker_canary` tasks
-(each one DB upsert, the smallest real task), sent all at once; CPU seconds of the worker
-tree over the drain. Everything on 127.0.0.1; every process is stopped at the end.
+splits the pages forked children share) once ready and after the run, the time until
+ready, and the time to drain --tasks `worker_canary` tasks (each one DB upsert, the
+smallest real task), sent all at once; CPU seconds of the worker tree over the drain.
+Everything on 127.0.0.1; every process is stopped at the end.
 """
 
 from __future__ import annotations

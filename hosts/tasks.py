@@ -25,7 +25,7 @@ from hosts.health.store import evaluate_stale_polls
 from hosts.models import Host, MetricSample, PollRun
 from hosts.polling.run import poll_host as run_poll
 from hosts.signals import findings_updated
-from nyiops.deadline import overtime
+from nyiops.deadline import overtime, remaining
 from nyiops.tasks import nyiops_task
 
 # A poll's time budget (RELIABILITY A7; tests/reliability/test_time_limits.py holds it):
@@ -183,9 +183,28 @@ def sweep_poll_health() -> str:
     return f"{lost} lost poll runs; {len(scopes)} stale scopes changed"
 
 
+PRUNE_BATCH = 5000
+PRUNE_MARGIN_SECONDS = 10
+
+
+def delete_in_batches(queryset, batch: int = PRUNE_BATCH) -> int:
+    """Delete in committed batches and stop with time to spare before the task's deadline:
+    one huge DELETE that outlives the deadline would roll back whole, every hour, and the
+    backlog would never shrink. The next run goes on where this one stopped."""
+    deleted = 0
+    while True:
+        pks = list(queryset.values_list("pk", flat=True)[:batch])
+        if not pks:
+            return deleted
+        deleted += queryset.model.objects.filter(pk__in=pks).delete()[0]
+        left = remaining()
+        if left is not None and left < PRUNE_MARGIN_SECONDS:
+            return deleted
+
+
 @nyiops_task(queue="poll", soft_time_limit=50, time_limit=60, retry=None)
 def prune_history() -> str:
     cutoff = timezone.now() - settings.NYIOPS_METRICS_RETENTION
-    metrics, _ = MetricSample.objects.filter(at__lt=cutoff).delete()
-    runs, _ = PollRun.objects.filter(started_at__lt=cutoff, events__isnull=True).delete()
+    metrics = delete_in_batches(MetricSample.objects.filter(at__lt=cutoff))
+    runs = delete_in_batches(PollRun.objects.filter(started_at__lt=cutoff, events__isnull=True))
     return f"pruned {metrics} metric samples, {runs} poll runs"

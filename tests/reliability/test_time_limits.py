@@ -7,6 +7,7 @@ PostgreSQL; a task's own deadline (its soft limit) stops it at its next statemen
 here measures time: the bounds are arithmetic over the settings, and the behaviour tests
 check what happens once a deadline has passed."""
 
+import datetime as dt
 import importlib
 import time
 
@@ -169,3 +170,24 @@ def test_statement_limits_leave_sqlite_alone():
             raise AssertionError("no statement must be sent")
 
     limit_worker_statements(connection=FakeSqlite())
+
+
+@pytest.mark.django_db(transaction=True)  # each batch commits, as in a worker
+def test_pruning_commits_in_batches_and_stops_before_its_deadline():
+    """A backlog bigger than one run can delete shrinks run by run instead of rolling back
+    whole at the deadline every hour."""
+    from hosts.models import MetricSample
+
+    host = HostFactory()
+    old = timezone.now() - dt.timedelta(days=400)
+    MetricSample.objects.bulk_create(
+        MetricSample(host=host, metric="pf_states", at=old, value=i) for i in range(7)
+    )
+    backlog = MetricSample.objects.filter(at__lt=timezone.now())
+
+    with task_deadline(hosts.tasks.PRUNE_MARGIN_SECONDS - 1, "hosts.tasks.prune_history"):
+        first = hosts.tasks.delete_in_batches(backlog, batch=3)
+    second = hosts.tasks.delete_in_batches(backlog, batch=3)
+
+    assert (first, second) == (3, 4)
+    assert not backlog.exists()
