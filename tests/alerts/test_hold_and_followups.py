@@ -360,3 +360,16 @@ def test_resolved_alert_is_not_repaged_when_its_eta_passes(clock, pair, oncall, 
 
     assert sweeps.repage_expired_acks(timezone.now()) == 0
     assert not Notification.objects.filter(purpose=NotificationPurpose.ACK_EXPIRED).exists()
+
+
+def test_alert_page_lists_the_resolution_apart_from_the_pages(
+    clock, pair, oncall, client, noc_user
+):
+    cluster, *_ = pair
+    alert = page_then_clear(clock, cluster)
+    deliver_pending(timezone.now())
+    client.force_login(noc_user)
+
+    body = client.get(f"/alerts/{alert.pk}/").content.decode()
+
+    assert "1 (page 1)" in body and "Resolved (to whoever was paged)" in body
