@@ -217,7 +217,8 @@ CACHES = {
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.smtp.EmailBackend"
+    # Django's SMTP backend with a deadline for the whole conversation (nyiops/mail.py).
+    default="nyiops.mail.DeadlineEmailBackend"
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
@@ -350,4 +351,5 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     )
 # Django's default is no timeout at all: an SMTP server that accepts and stalls would hold a
 # notify thread forever.
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # each socket operation
+EMAIL_TOTAL_TIMEOUT = env.int("EMAIL_TOTAL_TIMEOUT", default=15)  # the whole conversation

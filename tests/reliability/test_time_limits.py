@@ -76,7 +76,7 @@ def test_external_waits_of_notifications_fit_their_task():
     from alerts.channels import webhook
     from alerts.tasks import send_notification
 
-    for wait in (webhook.TIMEOUT_SECONDS * webhook.TOTAL_FACTOR, DEFAULTS.EMAIL_TIMEOUT):
+    for wait in (webhook.TIMEOUT_SECONDS * webhook.TOTAL_FACTOR, DEFAULTS.EMAIL_TOTAL_TIMEOUT):
         assert wait + DEFAULTS.NYIOPS_WORKER_STATEMENT_TIMEOUT < send_notification.soft_time_limit
 
 
