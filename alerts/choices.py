@@ -9,6 +9,7 @@ __all__ = [
     "AlertState",
     "ChannelKind",
     "EventKind",
+    "NotificationPurpose",
     "NotificationStatus",
     "Severity",
     "TargetType",
@@ -42,6 +43,8 @@ class EventKind(models.TextChoices):
     SUPPRESSED = "suppressed", "Suppressed by maintenance"
     UNSUPPRESSED = "unsuppressed", "Maintenance ended"
     REARMED = "rearmed", "Escalation re-armed"
+    HELD = "held", "Held before the first page"
+    ACK_EXPIRED = "ack_expired", "Acknowledgement ETA passed"
     RESOLVED = "resolved", "Resolved"
 
 
@@ -55,6 +58,14 @@ class NotificationStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled (acknowledged, resolved or grouped)"
+
+
+class NotificationPurpose(models.TextChoices):
+    """Why a notification is sent: each is an outbox row of its own."""
+
+    PAGE = "page", "Page (escalation step)"
+    ACK_EXPIRED = "ack_expired", "Re-page: the acknowledgement's ETA passed"
+    RESOLVED = "resolved", "Resolved (to whoever was paged)"
 
 
 class TargetType(models.TextChoices):

@@ -17,13 +17,17 @@ log = logging.getLogger(__name__)
 def _send(name: str, args: list, countdown: float = 0) -> None:
     try:
         app.send_task(name, args=args, countdown=countdown or None)
-    except OperationalError:
+    except (OperationalError, OSError) as exc:
         # Broker down: the row is due in the database, the sweeper sends it when it is back.
-        log.warning("broker unavailable, %s%s left to the sweeper", name, args)
+        # Runs on commit inside a web request: raising here would turn a saved change
+        # into a 500.
+        log.warning("broker unavailable (%s), %s%s left to the sweeper", exc, name, args)
 
 
-def escalate_soon(alert_id: int, token: str) -> None:
-    transaction.on_commit(lambda: _send("alerts.tasks.escalate_alert", [alert_id, token]))
+def escalate_soon(alert_id: int, token: str, countdown: float = 0) -> None:
+    transaction.on_commit(
+        lambda: _send("alerts.tasks.escalate_alert", [alert_id, token], countdown)
+    )
 
 
 def send_soon(notification_id: int, countdown: float = 0) -> None:

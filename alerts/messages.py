@@ -2,6 +2,7 @@
 
 from alerts import escalation, links
 from alerts.channels import Message
+from alerts.choices import NotificationPurpose
 from alerts.models import Alert, Notification
 
 FAILOVER_KINDS = ("preferred_master_is_backup",)
@@ -26,6 +27,8 @@ def expectation(alert: Alert) -> str:
 
 
 def build(notification: Notification) -> Message:
+    if notification.purpose == NotificationPurpose.RESOLVED:
+        return build_resolved(notification)
     alert = notification.alert
     children = list(alert.children.open().order_by("opened_at")[: CHILDREN_LISTED + 1])
     # A fresh single-use link per message, for the person paged; the webhook payload below
@@ -38,7 +41,10 @@ def build(notification: Notification) -> Message:
         if alert.policy_snapshot
         else ""
     )
+    repage = notification.purpose == NotificationPurpose.ACK_EXPIRED
     lines = [headline(alert)]
+    if repage:
+        lines.append("Your acknowledgement's ETA passed and the alert is still open.")
     if expectation(alert):
         lines.append(expectation(alert))
     lines += [
@@ -57,7 +63,7 @@ def build(notification: Notification) -> Message:
         lines += ["", f"Acknowledge (one click, valid 24 h, once): {ack_url}"]
     lines += [f"Details: {links.alert_url(alert.pk)}"]
     payload = {
-        "event": "alert.page",
+        "event": "alert.ack_expired" if repage else "alert.page",
         "alert": {
             "id": alert.pk,
             "dedup_key": alert.dedup_key,
@@ -76,9 +82,48 @@ def build(notification: Notification) -> Message:
         "generation": notification.generation,
         "url": links.alert_url(alert.pk),
     }
+    prefix = "ETA passed: " if repage else ""
     return Message(
-        subject=f"[nyiops {alert.severity.upper()}] #{alert.pk} {headline(alert)}"[:200],
+        subject=f"[nyiops {alert.severity.upper()}] #{alert.pk} {prefix}{headline(alert)}"[:200],
         text="\n".join(line for line in lines if line is not None),
+        payload=payload,
+        idempotency_key=notification.idempotency_key,
+    )
+
+
+def build_resolved(notification: Notification) -> Message:
+    """The all-clear for someone who was paged: no acknowledge link, nothing left to do."""
+    alert = notification.alert
+    how = f"by {alert.resolved_by.get_username()}" if alert.resolved_by_id else "automatically"
+    lines = [
+        f"RESOLVED: {headline(alert)}",
+        "",
+        f"Resolved {how} at {alert.resolved_at:%Y-%m-%d %H:%M:%S} UTC "
+        f"(opened {alert.opened_at:%H:%M:%S} UTC).",
+    ]
+    if alert.resolve_note:
+        lines.append(f"Note: {alert.resolve_note}")
+    lines += [f"Details: {links.alert_url(alert.pk)}"]
+    payload = {
+        "event": "alert.resolved",
+        "alert": {
+            "id": alert.pk,
+            "dedup_key": alert.dedup_key,
+            "kind": alert.kind,
+            "severity": alert.severity,
+            "state": alert.state,
+            "subject": alert.subject,
+            "message": alert.message,
+            "opened_at": alert.opened_at.isoformat(),
+            "resolved_at": alert.resolved_at.isoformat(),
+            "resolved_by": alert.resolved_by.get_username() if alert.resolved_by_id else None,
+        },
+        "generation": notification.generation,
+        "url": links.alert_url(alert.pk),
+    }
+    return Message(
+        subject=f"[nyiops RESOLVED] #{alert.pk} {headline(alert)}"[:200],
+        text="\n".join(lines),
         payload=payload,
         idempotency_key=notification.idempotency_key,
     )

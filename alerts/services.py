@@ -143,6 +143,7 @@ def _auto_resolve(alert: Alert, now, result: SyncResult) -> None:
         alert.state, alert.resolved_at = AlertState.RESOLVED, now
         paging.disarm(alert, reason="resolved")
         timeline.log(alert, EventKind.RESOLVED, "resolved automatically: condition cleared", at=now)
+        paging.notify_resolved(alert, now)
         result.resolved.append(alert.pk)
 
 
@@ -287,6 +288,7 @@ def resolve_alert(alert: Alert, *, by, note: str = "", now=None) -> Alert:
         paging.disarm(alert, reason="resolved")
         text = f"resolved by {by.get_username()}" + (f": {note}" if note else "")
         timeline.log(alert, EventKind.RESOLVED, text, at=now, actor=by, data={"note": note})
+        paging.notify_resolved(alert, now, resolver=by)
         record(
             actor=by,
             action="alerts.resolve",

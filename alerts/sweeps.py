@@ -6,6 +6,7 @@ message vanished (broker restart, worker killed) is found here by its due time."
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -51,6 +52,50 @@ def escalate_due(now) -> int:
         with transaction.atomic():
             dispatch.send_soon(pk)
     return len(due)
+
+
+def repage_expired_acks(now) -> int:
+    """An acknowledgement whose ETA passed with the alert still open: the alert fires again,
+    the acknowledger is re-paged at once, and the policy escalates again after
+    NYIOPS_ACK_EXPIRED_ESCALATE_AFTER_MINUTES unless somebody acknowledges meanwhile
+    (PagerDuty's acknowledgement timeout). Claimed by a conditional UPDATE on the ETA read,
+    so two sweepers re-page once."""
+    grace = timedelta(minutes=settings.NYIOPS_ACK_EXPIRED_ESCALATE_AFTER_MINUTES)
+    expired = Alert.objects.filter(
+        state=AlertState.ACKNOWLEDGED, resolved_at__isnull=True, ack_eta__lte=now
+    ).select_related("acknowledged_by")
+    repaged = 0
+    for alert in expired[:BATCH]:
+        user, eta = alert.acknowledged_by, alert.ack_eta
+        with transaction.atomic():
+            if not Alert.objects.filter(
+                pk=alert.pk, state=AlertState.ACKNOWLEDGED, ack_eta=eta
+            ).update(
+                state=AlertState.FIRING, acknowledged_at=None, acknowledged_by=None, ack_eta=None
+            ):
+                continue
+            alert.refresh_from_db()
+            who = user.get_username() if user else "nobody (the user is gone)"
+            timeline.log(
+                alert,
+                EventKind.ACK_EXPIRED,
+                f"acknowledgement ETA {eta:%H:%M} UTC passed with the alert still open: "
+                f"re-paging {who}",
+                at=now,
+                data={"eta": eta.isoformat(), "user": user.pk if user else None},
+            )
+            if not alert.pageable:
+                continue  # grouped or in maintenance: firing again, paging stays off
+            paging.arm(
+                alert,
+                now,
+                reason=f"escalation restarts at {now + grace:%H:%M} UTC unless acknowledged",
+                not_before=now + grace,
+            )
+            if user is not None:
+                paging.repage_acknowledger(alert, user, now)
+            repaged += 1
+    return repaged
 
 
 def release_silenced(now) -> int:

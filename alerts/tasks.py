@@ -7,7 +7,7 @@ webhook backoff is data (Notification.next_attempt_at)."""
 from django.db import OperationalError
 from django.utils import timezone
 
-from alerts import paging, sweeps
+from alerts import liveness, paging, sweeps
 from nyiops.tasks import Retry, nyiops_task
 
 DB_RETRY = Retry(on=(OperationalError,), max_retries=3, backoff=2, backoff_max=30)
@@ -36,6 +36,11 @@ def escalate_due_alerts() -> str:
 
 
 @nyiops_task(queue="notify", soft_time_limit=60, time_limit=90, retry=None)
+def repage_expired_acks() -> str:
+    return f"{sweeps.repage_expired_acks(timezone.now())} acknowledgement(s) expired"
+
+
+@nyiops_task(queue="notify", soft_time_limit=60, time_limit=90, retry=None)
 def release_silenced_alerts() -> str:
     return f"{sweeps.release_silenced(timezone.now())} released from maintenance"
 
@@ -43,3 +48,12 @@ def release_silenced_alerts() -> str:
 @nyiops_task(queue="notify", soft_time_limit=60, time_limit=90, retry=None)
 def audit_escalations() -> str:
     return str(sweeps.audit_escalations(timezone.now()))
+
+
+@nyiops_task(queue="notify", soft_time_limit=10, time_limit=20, retry=None)
+def worker_canary(queue: str) -> str:
+    """Sent by beat to every queue (the route is overridden per message): completing it is
+    the proof that a worker consumes that queue. Expires after one interval, so a canary
+    stuck in a backlog never counts."""
+    liveness.record_canary(queue, timezone.now())
+    return f"canary on {queue}"

@@ -122,7 +122,9 @@ def first_page_at(alerts):
     from alerts.models import Notification
 
     ids = {a.pk for a in alerts} | {a.parent_id for a in alerts if a.parent_id}
-    sent = Notification.objects.filter(alert_id__in=ids, sent_at__isnull=False).order_by("sent_at")
+    sent = Notification.objects.filter(
+        alert_id__in=ids, sent_at__isnull=False, purpose="page"
+    ).order_by("sent_at")
     return sent.values_list("sent_at", flat=True).first()
 
 

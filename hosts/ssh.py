@@ -86,6 +86,20 @@ class SSHTarget:
     command_timeout: float = 15.0
 
 
+def worst_case_seconds(target: SSHTarget) -> float:
+    """The longest `ConnectionPool.run` can take for one command, every deadline expiring
+    as late as it can: the cached connection's channel open times out (nothing was sent, so
+    the pool reconnects once), then connect, banner+kex, auth, and the run itself, whose
+    deadline counts from before its channel open, but whose exec request has its own
+    watchdog (up to min(channel, command)). One second more for closing sockets."""
+    run = max(
+        target.command_timeout,
+        target.channel_timeout + min(target.channel_timeout, target.command_timeout),
+    )
+    reconnect = target.connect_timeout + target.banner_timeout + target.auth_timeout
+    return target.channel_timeout + reconnect + run + 1.0
+
+
 class SSHError(Exception):
     """The only exception callers see. `command_sent` tells whether a retry could run it twice."""
 

@@ -9,24 +9,38 @@ re-claims the host (acks_late + reject_on_worker_lost also redeliver the task it
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from hosts.health.store import evaluate_stale_polls
 from hosts.models import Host, MetricSample, PollRun
 from hosts.polling.run import poll_host as run_poll
 from hosts.signals import findings_updated
+from nyiops.deadline import overtime, remaining
 from nyiops.tasks import nyiops_task
 
-# > the poll's hard time limit, so a live poll keeps its claim; a dead one's claim expires.
+# A poll's time budget (RELIABILITY A7; tests/reliability/test_time_limits.py holds it):
+# SSH at its worst (hosts.ssh.worst_case_seconds) plus the store transaction fits in the
+# soft limit, which is the task's own deadline; the soft limit plus one statement timeout
+# fits in the hard limit; and the lease outlasts the hard limit, so a live poll keeps its
+# claim and a dead one's claim expires.
+POLL_SOFT_LIMIT_SECONDS = 72
+POLL_HARD_LIMIT_SECONDS = 85
+POLL_STORE_BUDGET_SECONDS = 15
 POLL_LEASE = timedelta(seconds=settings.NYIOPS_POLL_LEASE_SECONDS)
 DISPATCH_BATCH = 2000
+# kombu wraps what the transport raises; a connection error it has not wrapped is caught too.
+BROKER_ERRORS = (BrokerOperationalError, OSError)
+log = logging.getLogger(__name__)
 
 
 def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, str]]:
@@ -60,25 +74,50 @@ def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, st
     return [(pk, token) for pk, _ in claimed]
 
 
+def release_unpublished(claims: list[tuple[int, str]]) -> int:
+    """Give back claims whose poll message never reached the broker: the hosts are due again
+    at once, so the first sweep after the broker returns polls them, not one a lease later.
+    Conditional on the token, so a claim that somehow moved on is left alone."""
+    released = 0
+    for pk, token in claims:
+        released += Host.objects.filter(pk=pk, poll_claim=token).update(
+            poll_claimed_until=None, next_poll_at=timezone.now()
+        )
+    return released
+
+
 @nyiops_task(queue="poll", soft_time_limit=20, time_limit=30, retry=None)
 def dispatch_due_polls() -> str:
     claimed = claim_due_hosts()
     spread = max(0.0, settings.NYIOPS_DISPATCH_INTERVAL)
-    for pk, token in claimed:
+    for i, (pk, token) in enumerate(claimed):
         # Jitter inside one dispatch interval so a fleet due together is not polled in a
         # single burst; `expires` drops polls that a backlog would run too late.
-        poll_host.apply_async(
-            (pk, token),
-            countdown=random.uniform(0, spread),
-            expires=60,
-        )
+        try:
+            poll_host.apply_async(
+                (pk, token),
+                countdown=random.uniform(0, spread),
+                expires=60,
+            )
+        except BROKER_ERRORS as exc:
+            # The publish retry policy already gave up (fast, settings): stop sending and
+            # release this claim and every later one instead of letting them age a lease.
+            released = release_unpublished(claimed[i:])
+            log.warning("broker unavailable (%s): released %d unsent poll claims", exc, released)
+            return f"dispatched {i} polls; broker unavailable, released {released} claims"
     return f"dispatched {len(claimed)} polls"
 
 
-@nyiops_task(queue="poll", soft_time_limit=45, time_limit=55, retry=None)
+@nyiops_task(
+    queue="poll",
+    soft_time_limit=POLL_SOFT_LIMIT_SECONDS,
+    time_limit=POLL_HARD_LIMIT_SECONDS,
+    retry=None,
+)
 def poll_host(host_id: int, claim: str) -> str:
     """Poll one host if `claim` is still its current claim. Not retried: the next sweep is
     the retry."""
+    started = timezone.now()
     host = (
         Host.objects.select_related("credential")
         .filter(pk=host_id, poll_claim=claim, enabled=True)
@@ -88,10 +127,23 @@ def poll_host(host_id: int, claim: str) -> str:
         return f"host {host_id}: stale claim, another poll owns it"
     try:
         outcome = run_poll(host, claim=claim)  # releases the claim in its own transaction
-    except BaseException:
+    except BaseException as exc:
         # Release it anyway (a DB error, the soft time limit) so the host is polled again at
-        # its next due time instead of after the lease.
-        Host.objects.filter(pk=host_id, poll_claim=claim).update(poll_claimed_until=None)
+        # its next due time instead of after the lease. Past the deadline these statements
+        # still run (each bounded by the worker's statement timeout).
+        with overtime():
+            released = Host.objects.filter(pk=host_id, poll_claim=claim).update(
+                poll_claimed_until=None
+            )
+            if released and isinstance(exc, SoftTimeLimitExceeded):
+                PollRun.objects.create(
+                    host_id=host_id,
+                    claim=claim,
+                    started_at=started,
+                    finished_at=timezone.now(),
+                    status=PollRun.Status.TIMED_OUT,
+                    error=f"poll stopped: {exc}"[:300],
+                )
         raise
     return outcome.summary()
 
@@ -135,10 +187,29 @@ def sweep_poll_health() -> str:
     return f"{lost} lost poll runs; {len(scopes)} stale scopes changed"
 
 
+PRUNE_BATCH = 5000
+PRUNE_MARGIN_SECONDS = 10
+
+
+def delete_in_batches(queryset, batch: int = PRUNE_BATCH) -> int:
+    """Delete in committed batches and stop with time to spare before the task's deadline:
+    one huge DELETE that outlives the deadline would roll back whole, every hour, and the
+    backlog would never shrink. The next run goes on where this one stopped."""
+    deleted = 0
+    while True:
+        pks = list(queryset.values_list("pk", flat=True)[:batch])
+        if not pks:
+            return deleted
+        deleted += queryset.model.objects.filter(pk__in=pks).delete()[0]
+        left = remaining()
+        if left is not None and left < PRUNE_MARGIN_SECONDS:
+            return deleted
+
+
 @nyiops_task(queue="poll", soft_time_limit=50, time_limit=60, retry=None)
 def prune_history() -> str:
     cutoff = timezone.now() - settings.NYIOPS_METRICS_RETENTION
-    metrics, _ = MetricSample.objects.filter(at__lt=cutoff).delete()
+    metrics = delete_in_batches(MetricSample.objects.filter(at__lt=cutoff))
     # A poll run that recorded state changes is the history of those events: kept with them.
-    runs, _ = PollRun.objects.filter(started_at__lt=cutoff, events__isnull=True).delete()
+    runs = delete_in_batches(PollRun.objects.filter(started_at__lt=cutoff, events__isnull=True))
     return f"pruned {metrics} metric samples, {runs} poll runs"

@@ -4,6 +4,7 @@ to the queues, so a task's queue is visible where the worker's queues are declar
 import os
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nyiops.settings")
@@ -30,6 +31,7 @@ app.conf.beat_schedule = {
     "hosts-prune-history": {"task": "hosts.tasks.prune_history", "schedule": 3600.0},
     "alerts-sync-all": {"task": "alerts.tasks.sync_all_alerts", "schedule": 30.0},
     "alerts-escalate-due": {"task": "alerts.tasks.escalate_due_alerts", "schedule": 15.0},
+    "alerts-repage-expired-acks": {"task": "alerts.tasks.repage_expired_acks", "schedule": 15.0},
     "alerts-release-silenced": {"task": "alerts.tasks.release_silenced_alerts", "schedule": 15.0},
     "portal-sync-provisioning": {"task": "portal.tasks.sync_provisioning", "schedule": 2.0},
     "portal-incident-notices": {
@@ -39,5 +41,47 @@ app.conf.beat_schedule = {
     "alerts-audit-escalations": {"task": "alerts.tasks.audit_escalations", "schedule": 60.0},
     "operations-sweep": {"task": "operations.tasks.sweep_operations", "schedule": 30.0},
 }
+_CANARY_INTERVAL = float(os.environ.get("NYIOPS_CANARY_INTERVAL", "60"))
+for _queue in QUEUES:
+    app.conf.beat_schedule[f"worker-canary-{_queue}"] = {
+        "task": "alerts.tasks.worker_canary",
+        "schedule": _CANARY_INTERVAL,
+        "args": (_queue,),
+        "options": {"queue": _queue, "expires": _CANARY_INTERVAL},
+    }
 
 app.autodiscover_tasks()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def filter_key_material(logger, **kwargs):
+    """The worker replaces Django's logging with its own handlers (root and task loggers):
+    put the key-material filter on each of them, so a traceback from a task that held a
+    private key is scrubbed in the worker's log as it is in the web's."""
+    from nyiops.logging import KeyMaterialFilter
+
+    for handler in logger.handlers:
+        if not any(isinstance(f, KeyMaterialFilter) for f in handler.filters):
+            handler.addFilter(KeyMaterialFilter())
+
+
+def limit_worker_statements(sender=None, connection=None, **kwargs):
+    """On PostgreSQL, bound every statement of a worker's connection (RELIABILITY A7): the
+    threads pool cannot interrupt a thread stuck in a query, the server can."""
+    if connection is None or connection.vendor != "postgresql":
+        return
+    from django.conf import settings
+
+    ms = int(settings.NYIOPS_WORKER_STATEMENT_TIMEOUT * 1000)
+    with connection.cursor() as cursor:
+        # set_config, not SET: SET takes no bind parameters.
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{ms}ms"])
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{ms}ms"])
+
+
+@worker_init.connect
+def _worker_statement_limits(**kwargs):
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(limit_worker_statements, dispatch_uid="nyiops-worker-limits")

@@ -132,7 +132,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so every log line and audit row of the request carries its id.
+    "nyiops.outage.DatabaseUnavailableMiddleware",  # a clean 503 while the database is gone
+    # Next (outage handling stays outermost), so every log line and audit row of the request
+    # carries its id.
     "nyiops.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -298,7 +300,8 @@ CACHES = {
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.smtp.EmailBackend"
+    # Django's SMTP backend with a deadline for the whole conversation (nyiops/mail.py).
+    default="nyiops.mail.DeadlineEmailBackend"
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
@@ -327,20 +330,23 @@ LOGGING = {
 
 # Celery (RELIABILITY.md §3.1). All CELERY_* keys are read by nyiops/celery.py.
 REDIS_URL = env.str("REDIS_URL", default="")
+# Bounded socket waits and a publish that gives up within about a second (RELIABILITY A5:
+# a web request that enqueues must fail fast, not hang, while Redis is down).
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+    "retry_on_timeout": True,
+    "max_retries": 3,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": 3600,
-        "socket_timeout": 5,
-        "socket_connect_timeout": 5,
-        "socket_keepalive": True,
-        "health_check_interval": 10,
-        "retry_on_timeout": True,
-        "max_retries": 3,
-        "interval_start": 0,
-        "interval_step": 0.2,
-        "interval_max": 0.5,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_TRANSPORT_OPTIONS)
 else:
     # Server-less broker for the demo: messages are files under var/celery/.
     _queue_dir = VAR_DIR / "celery" / "queue"
@@ -386,7 +392,9 @@ NYIOPS_BASE_URL = env.str("NYIOPS_BASE_URL", default="http://127.0.0.1:8000").rs
 
 # Polling (the due-time column lives on Host; beat only runs the dispatcher sweep).
 NYIOPS_DISPATCH_INTERVAL = env.float("NYIOPS_DISPATCH_INTERVAL", default=2.0)
-NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=60)
+# Longer than poll_host's hard limit (85 s), which bounds SSH at its worst plus the store:
+# tests/reliability/test_time_limits.py.
+NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=90)
 NYIOPS_SSH_TIMEOUTS = {
     "connect": env.float("NYIOPS_SSH_CONNECT_TIMEOUT", default=5.0),
     "banner": env.float("NYIOPS_SSH_BANNER_TIMEOUT", default=10.0),
@@ -436,3 +444,40 @@ NYIOPS_BACKUP_WAIT_SECONDS = env.int("NYIOPS_BACKUP_WAIT_SECONDS", default=6 * 3
 NYIOPS_BACKUP_WRAPPER = env.str("NYIOPS_BACKUP_WRAPPER", default="/usr/local/sbin/nyiops-backup")
 # How long a CARP rollback waits for a node that went away (a reboot) to come back.
 NYIOPS_CARP_REBOOT_WAIT_SECONDS = 120
+
+# Alerts (docs/reliability.md): a new alert waits this long before its first page, so a
+# finding that clears on the next poll pages nobody; per kind overrides, e.g.
+# NYIOPS_ALERT_HOLD_BY_KIND="no_master=45,split_brain=0". `no_master` is held longest: while
+# a fleet starts, a pair's members are polled one after the other and the pair shows no
+# MASTER until both answered.
+NYIOPS_ALERT_HOLD_SECONDS = env.float("NYIOPS_ALERT_HOLD_SECONDS", default=2.0)
+NYIOPS_ALERT_HOLD_BY_KIND = {"no_master": 45.0} | {
+    k: float(v) for k, v in env.dict("NYIOPS_ALERT_HOLD_BY_KIND", default={}).items()
+}
+# After an acknowledgement's ETA passes the acknowledger is re-paged at once; the policy's
+# escalation restarts this many minutes later unless somebody acknowledges again.
+NYIOPS_ACK_EXPIRED_ESCALATE_AFTER_MINUTES = env.int(
+    "NYIOPS_ACK_EXPIRED_ESCALATE_AFTER_MINUTES", default=5
+)
+
+# Worker liveness (RELIABILITY §3.1): beat sends a canary task to every queue each interval;
+# /healthz/worker says "not consuming" when a queue's canary has not completed within the
+# window. Liveness is throughput, not "the process exists".
+NYIOPS_CANARY_INTERVAL = env.float("NYIOPS_CANARY_INTERVAL", default=60.0)
+NYIOPS_WORKER_LIVENESS_SECONDS = env.float("NYIOPS_WORKER_LIVENESS_SECONDS", default=120.0)
+
+# Time limits that hold in the threads pool (RELIABILITY A7, docs/reliability.md): on
+# PostgreSQL every statement has a timeout, shorter in workers (set per connection by
+# nyiops/celery.py) than in the web; a task's own deadline stops it at its next statement
+# after its soft limit, so it ends by soft limit + one worker statement timeout.
+NYIOPS_WEB_STATEMENT_TIMEOUT = env.float("NYIOPS_WEB_STATEMENT_TIMEOUT", default=30.0)
+NYIOPS_WORKER_STATEMENT_TIMEOUT = env.float("NYIOPS_WORKER_STATEMENT_TIMEOUT", default=10.0)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.setdefault(
+        "options", f"-c statement_timeout={int(NYIOPS_WEB_STATEMENT_TIMEOUT * 1000)}"
+    )
+# Django's default is no timeout at all: an SMTP server that accepts and stalls would hold a
+# notify thread forever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # each socket operation
+EMAIL_TOTAL_TIMEOUT = env.int("EMAIL_TOTAL_TIMEOUT", default=15)  # the whole conversation

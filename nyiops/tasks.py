@@ -1,11 +1,15 @@
 """`nyiops_task`: the one way to declare a Celery task in this project.
 
 It makes every task say its queue, soft and hard time limits and retry policy up front
-(CONVENTIONS.md convention 9); tests/test_conventions.py checks every registered task."""
+(CONVENTIONS.md convention 9); tests/test_conventions.py checks every registered task. The
+soft limit is also the task's own deadline (nyiops/deadline.py), because the production
+worker's threads pool enforces no Celery time limit."""
 
 from dataclasses import dataclass
 
 from celery import shared_task
+
+from nyiops.deadline import with_deadline
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,9 @@ def nyiops_task(*, queue: str, soft_time_limit: float, time_limit: float, retry:
         }
 
     def decorate(func):
-        task = shared_task(**options)(func)
+        name = f"{func.__module__}.{func.__name__}"
+        # The threads pool enforces neither limit: the task's own deadline does (A7).
+        task = shared_task(name=name, **options)(with_deadline(func, soft_time_limit, name))
         # Routing itself is task_routes' job (Celery 6 drops the `queue` attribute); the
         # declared queue is kept so the convention test can check the route agrees.
         task.nyiops_queue = queue

@@ -20,6 +20,9 @@ urlpatterns = [
     path("account/2fa/setup/", twofactor.setup, name="otp-setup"),
     path("account/reauth/", reauth.reauth, name="reauth"),
     path("healthz", views.healthz, name="healthz"),
+    # Worker liveness reads the canaries' heartbeats, which live with the alerts' dead-man
+    # checks; included by name so nyiops imports no app.
+    path("healthz/", include("alerts.health_urls")),
     path("hosts/", include("hosts.urls")),
     path("alerts/", include("alerts.urls")),
     path("operations/", include("operations.urls")),
@@ -27,3 +30,5 @@ urlpatterns = [
     path("noc/jail-requests/", include("portal.noc_urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "nyiops.outage.server_error"

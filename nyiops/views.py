@@ -7,6 +7,7 @@ from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
+from nyiops.outage import DATABASE_ERRORS, first_line
 from nyiops.roles import is_customer, is_staff_role
 
 
@@ -22,7 +23,13 @@ def home(request):
 
 @require_GET
 def healthz(request):
-    """Liveness for the load balancer: the web process runs and reaches its database."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Liveness for the load balancer: the web process runs and reaches its database. When
+    it does not, 503 with the reason (the driver's first line: no credentials in it)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DATABASE_ERRORS as exc:
+        return JsonResponse(
+            {"status": "unavailable", "database": f"unreachable: {first_line(exc)}"}, status=503
+        )
+    return JsonResponse({"status": "ok", "database": "ok"})

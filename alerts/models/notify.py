@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from alerts.choices import ChannelKind, NotificationStatus
+from alerts.choices import ChannelKind, NotificationPurpose, NotificationStatus
 from alerts.models.alerts import Alert
 from nyiops.crypto import EncryptedTextField
 
@@ -35,7 +35,8 @@ class NotificationChannel(models.Model):
 
 
 class Notification(models.Model):
-    """Outbox row: one message for one alert, page generation, escalation step and channel.
+    """Outbox row: one message for one alert, page generation, escalation step, channel and
+    purpose (a page, a re-page when an acknowledgement's ETA passed, or "resolved").
 
     The unique constraint makes a step that runs twice create nothing new; `sent_at IS NULL`
     (status pending) is the work queue, claimed with a conditional UPDATE on `claimed_until`."""
@@ -48,6 +49,9 @@ class Notification(models.Model):
     )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    purpose = models.CharField(
+        max_length=12, choices=NotificationPurpose, default=NotificationPurpose.PAGE
     )
     status = models.CharField(
         max_length=10, choices=NotificationStatus, default=NotificationStatus.PENDING
@@ -63,8 +67,8 @@ class Notification(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["alert", "generation", "step", "channel"],
-                name="alerts_notification_once_per_step_channel",
+                fields=["alert", "generation", "step", "channel", "purpose"],
+                name="alerts_notification_once_per_step_channel_purpose",
             )
         ]
         indexes = [
@@ -80,7 +84,9 @@ class Notification(models.Model):
 
     @property
     def idempotency_key(self) -> str:
-        return f"nyiops-{self.alert_id}-{self.generation}-{self.step}-{self.channel_id}"
+        key = f"nyiops-{self.alert_id}-{self.generation}-{self.step}-{self.channel_id}"
+        # Pages keep their historical key so a receiver's de-duplication is unchanged.
+        return key if self.purpose == NotificationPurpose.PAGE else f"{key}-{self.purpose}"
 
 
 class DeliveryAttempt(models.Model):

@@ -22,6 +22,14 @@ def sent_tasks(monkeypatch):
     return calls
 
 
+@pytest.fixture(autouse=True)
+def no_hold(settings):
+    """Escalation tests start from an alert that pages at once; the hold before the first
+    page has its own tests (test_hold_and_followups.py), which set it explicitly."""
+    settings.NYIOPS_ALERT_HOLD_SECONDS = 0
+    settings.NYIOPS_ALERT_HOLD_BY_KIND = {}
+
+
 @pytest.fixture
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:

@@ -176,3 +176,48 @@ def test_a_page_to_a_person_has_an_ack_link_in_its_text_but_never_in_the_payload
 
     assert "/alerts/ack/" in message.text
     assert "/alerts/ack/" not in json.dumps(message.payload)
+
+
+class DrippingReceiver:
+    """Sends a 200 with a long body one byte every 50 ms (bounded: stops after 20 s)."""
+
+    def __init__(self):
+        import socket
+
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.server.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 400\r\n\r\n")
+                for _ in range(400):
+                    conn.sendall(b"x")
+                    threading.Event().wait(0.05)
+            except OSError:
+                return
+
+    def close(self):
+        self.server.close()
+
+
+def test_webhook_that_drips_its_answer_is_cut_off_at_the_total_deadline(clock, pair, monkeypatch):
+    """Each byte arrives well within the socket timeout, so only the whole-exchange watchdog
+    can end it (RELIABILITY A7: a notify thread is never held by a receiver)."""
+    monkeypatch.setattr(webhook, "TIMEOUT_SECONDS", 0.3)
+    receiver = DrippingReceiver()
+    try:
+        webhook_policy(receiver.url)
+        notification = open_and_step(pair[0])
+        result = paging.deliver_notification(notification.pk, now=timezone.now())
+    finally:
+        receiver.close()
+
+    assert "webhook answer not complete within 0.6 s" in result
+    assert "retry in 2 s" in result  # transient: retried with backoff
