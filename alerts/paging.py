@@ -20,6 +20,7 @@ from alerts import dispatch, escalation, maintenance, messages, routing, timelin
 from alerts.channels import TRANSPORTS, TransportError
 from alerts.choices import EventKind, NotificationStatus
 from alerts.models import Alert, DeliveryAttempt, Notification, new_token
+from nyiops.metrics import observe_delivery
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,8 @@ def deliver_notification(notification_id: int, *, now) -> str:
 
 
 def _record_attempt(n: Notification, now, status_code, error, duration_ms) -> str:
+    first_page = n.alert.last_notified_at is None
+    observe_delivery(n.channel.kind, error is None, (now - n.alert.opened_at).total_seconds() if first_page else None)  # fmt: skip  # noqa: E501
     with transaction.atomic():
         DeliveryAttempt.objects.create(
             notification=n,

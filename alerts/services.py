@@ -38,7 +38,10 @@ class SyncResult:
 def _customer_id(finding: Finding) -> int | None:
     if finding.host_id and finding.host.customer_id:
         return finding.host.customer_id
-    return finding.cluster.customer_id if finding.cluster_id else None
+    if finding.cluster_id:
+        return finding.cluster.customer_id
+    # Findings from outside (Alertmanager) may name their tenant without a host or cluster.
+    return (finding.details or {}).get("customer_id")
 
 
 def _open_alert(finding: Finding, now, windows_exist: bool) -> tuple[Alert, bool]:

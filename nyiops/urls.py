@@ -12,5 +12,8 @@ urlpatterns = [
     path("hosts/", include("hosts.urls")),
     path("alerts/", include("alerts.urls")),
     path("portal/", include("customers.urls")),
+    path("api/", include("api.urls")),
+    # /metrics and /account/tokens/ live at the root but belong to the api app.
+    path("", include("api.root_urls")),
     path("admin/", admin.site.urls),
 ]

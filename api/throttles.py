@@ -1,0 +1,19 @@
+"""Request rate limits per token (per user for browser sessions), from
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api"]."""
+
+from rest_framework.throttling import SimpleRateThrottle
+
+from api.models import ApiToken
+
+
+class PerTokenThrottle(SimpleRateThrottle):
+    scope = "api"
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.auth, ApiToken):
+            ident = f"token-{request.auth.prefix}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        else:
+            ident = f"anon-{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}

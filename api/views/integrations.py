@@ -1,0 +1,66 @@
+"""Alertmanager receivers: configuration (NOC) and the webhook endpoint itself."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import alertmanager
+from api.access import ApiUser, NocWrites
+from api.models import AlertmanagerReceiver
+from api.serializers.integrations import (
+    AlertmanagerPayloadSerializer,
+    AlertmanagerReceiverSerializer,
+    ReceivedSerializer,
+)
+from api.views.base import ApiViewMixin, InventoryViewSet
+from customers.roles import is_staff_role
+
+
+class StaffOnly(BasePermission):
+    message = "NOC and on-call staff only."
+
+    def has_permission(self, request, view):
+        return is_staff_role(request.user)
+
+
+class AlertmanagerReceiverViewSet(InventoryViewSet):
+    """Where Alertmanager posts; NOC staff create them, customers see none."""
+
+    serializer_class = AlertmanagerReceiverSerializer
+    permission_classes = [NocWrites, StaffOnly]
+    queryset = AlertmanagerReceiver.objects.select_related("customer")
+
+
+class AlertmanagerSender(ApiUser):
+    """A staff token that may write (NOC or on-call): the one Alertmanager presents."""
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and is_staff_role(request.user)
+
+
+class AlertmanagerWebhook(ApiViewMixin, APIView):
+    """Alertmanager's webhook_config target (version 4 payload)."""
+
+    permission_classes = [AlertmanagerSender]
+
+    @extend_schema(
+        request=AlertmanagerPayloadSerializer,
+        responses={202: ReceivedSerializer},
+        summary="Alertmanager webhook receiver",
+    )
+    def post(self, request, pk: int):
+        receiver = get_object_or_404(AlertmanagerReceiver, pk=pk, enabled=True)
+        body = AlertmanagerPayloadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        got = alertmanager.receive(receiver, body.validated_data)
+        data = {
+            "firing": got.firing,
+            "resolved": got.resolved,
+            "matched_hosts": got.matched_hosts,
+            "alerts_opened": got.sync.opened,
+            "alerts_resolved": got.sync.resolved,
+        }
+        return Response(data, status=status.HTTP_202_ACCEPTED)
