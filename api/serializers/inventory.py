@@ -29,6 +29,15 @@ class InventorySerializer(StrictSerializerMixin, serializers.ModelSerializer):
     section = ""
     key = "name"
 
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            # Value rules (ranges, formats, lengths) are the import's to judge, with its
+            # messages; DRF keeps only the JSON type checks.
+            if not field.read_only:
+                field.validators = []
+        return fields
+
     def validate(self, attrs):
         nulls = [
             name

@@ -19,6 +19,7 @@ from hosts.models import (
     Finding,
     HaproxyBackend,
     HaproxyServer,
+    HostFacts,
     Jail,
     Mirror,
     MirrorComponent,
@@ -78,6 +79,7 @@ def _tenant_fleet(customer, tag: str, site) -> dict:
     for h in (h1, h2):
         h.reachability, h.last_success_at = "ok", now
         h.save()
+        HostFacts.objects.create(host=h, pf_states=1000, pfsync_present=True, pfsync_syncok=1)
     cluster = ClusterFactory(name=f"fw-pair-{tag}", kind="firewall", customer=customer)
     ClusterMemberFactory(cluster=cluster, host=h1, role="primary")
     ClusterMemberFactory(cluster=cluster, host=h2, role="backup")
