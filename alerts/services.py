@@ -191,6 +191,12 @@ def sync_alerts(scopes: list[str], *, now=None) -> SyncResult:
                 _auto_resolve(alert, now, result)
                 hosts.add(alert.host_id), clusters.add(alert.cluster_id)
         regroup(hosts - {None}, clusters - {None}, now, opened=set(result.opened))
+        # A finding with neither host nor cluster (from Alertmanager) has no topology to be
+        # grouped in, so regroup never sees it: it pages on its own.
+        for alert in open_alerts.values():
+            detached = alert.host_id is None and alert.cluster_id is None
+            if detached and alert.pk in result.opened and alert.pageable:
+                paging.arm(alert, now, reason="")
     return result
 
 
