@@ -10,8 +10,8 @@ from django.db.models import Q, QuerySet
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from api.models import ApiToken
-from customers.roles import is_noc, is_oncall, is_staff_role
 from customers.scoping import customer_of, scope
+from nyiops.roles import is_noc, is_oncall, is_staff_role
 
 
 def scoped(queryset: QuerySet, user, field: str = "customer") -> QuerySet:

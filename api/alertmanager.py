@@ -19,8 +19,8 @@ from django.utils import timezone
 from alerts.services import SyncResult, sync_alerts
 from api.models import AlertmanagerReceiver
 from customers.models import Customer
-from hosts.findings import replace_findings
-from hosts.health import Finding
+from hosts.health.state import Finding
+from hosts.health.store import replace_findings
 from hosts.models import Cluster, Host
 
 KIND = "alertmanager"

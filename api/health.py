@@ -6,7 +6,7 @@ moves (hosts/health/verdicts.py), only the import below changes."""
 from django.utils import timezone
 
 from hosts.choices import ClusterKind
-from hosts.dashboard_clusters import cluster_views
+from hosts.dashboard.clusters import cluster_views
 
 ALL_KINDS = tuple(ClusterKind.values)
 

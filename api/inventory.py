@@ -14,7 +14,7 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from audit.services import record
-from hosts.inventory_file import InventoryError, import_inventory
+from hosts.inventory.file import InventoryError, import_inventory
 
 _ERROR = re.compile(r"^\w+\[\d+\](?: \([^)]*\))?(?:\.([A-Za-z_]+)([^:]*))?: (.*)$", re.S)
 

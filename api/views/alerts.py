@@ -13,7 +13,7 @@ from api.filters import AlertFilter
 from api.pagination import NewestFirstPagination
 from api.serializers.alerts import AcknowledgeSerializer, AlertSerializer, ResolveSerializer
 from api.views.base import ReadOnlyViewSet
-from customers.roles import is_staff_role
+from nyiops.roles import is_staff_role
 
 
 class AlertViewSet(ReadOnlyViewSet):

@@ -16,7 +16,7 @@ from api.serializers.integrations import (
     ReceivedSerializer,
 )
 from api.views.base import ApiViewMixin, InventoryViewSet
-from customers.roles import is_staff_role
+from nyiops.roles import is_staff_role
 
 
 class StaffOnly(BasePermission):

@@ -24,8 +24,8 @@ from api import tokens
 from api.forms import TokenForm
 from api.metrics import StateCollector
 from api.models import ApiToken
-from customers.roles import is_staff_role
 from customers.scoping import customer_of
+from nyiops.roles import is_staff_role
 
 STATE_REGISTRY = CollectorRegistry(auto_describe=False)
 STATE_REGISTRY.register(StateCollector())

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from hosts.dashboard_clusters import cluster_views
+from hosts.dashboard.clusters import cluster_views
 from hosts.models import CarpVhid, Cluster, StatusEvent
 
 pytestmark = pytest.mark.django_db
