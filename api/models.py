@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from customers.models import Customer
+from hosts.models import Severity
 
 
 class ApiTokenQuerySet(models.QuerySet):
@@ -64,8 +65,8 @@ class AlertmanagerReceiver(models.Model):
     )
     default_severity = models.CharField(
         max_length=10,
-        choices=[("critical", "Critical"), ("warning", "Warning"), ("info", "Info")],
-        default="warning",
+        choices=Severity.choices,
+        default=Severity.WARNING,
     )
     created_at = models.DateTimeField(default=timezone.now)
     last_received_at = models.DateTimeField(null=True, blank=True)

@@ -342,7 +342,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"SeverityEnum": "hosts.models.events.Severity"},
+    "ENUM_NAME_OVERRIDES": {"SeverityEnum": "hosts.models.Severity"},
 }
 # API request bodies above this size are refused with 413 before they are parsed.
 NYIOPS_API_MAX_BODY_BYTES = env.int("NYIOPS_API_MAX_BODY_BYTES", default=256 * 1024)
