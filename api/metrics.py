@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from alerts.choices import NotificationStatus
 from alerts.models import Alert, Notification
 from hosts.choices import Reachability
+from hosts.dashboard.clusters import freshness
 from hosts.models import (
     BackupRun,
     ClusterMember,
@@ -52,7 +53,7 @@ class StateCollector:
     def collect(self):
         now = timezone.now()
         yield from self._hosts()
-        yield from self._carp()
+        yield from self._carp(now)
         yield from self._pfsync()
         yield from self._pools()
         yield from self._mirrors()
@@ -76,38 +77,43 @@ class StateCollector:
             g.add_metric([value], counts.get(value, 0))
         yield g
 
-    def _carp(self):
-        rows = list(
-            ClusterMember.objects.filter(host__carp_vhids__gone_at__isnull=True)
-            .values_list(
-                "cluster__name",
-                "host__name",
-                "host__carp_vhids__interface",
-                "host__carp_vhids__vhid",
-                "host__carp_vhids__state",
-            )
-            .order_by("cluster__name", "host__name")
+    def _carp(self, now):
+        rows = ClusterMember.objects.filter(host__carp_vhids__gone_at__isnull=True).values_list(
+            "cluster__name",
+            "host__name",
+            "host__carp_vhids__interface",
+            "host__carp_vhids__vhid",
+            "host__carp_vhids__state",
+            "host__reachability",
+            "host__last_success_at",
+            "host__poll_interval",
         )
         by_state = _gauge(
             "nyiops_carp_vhids",
-            "CARP vhids of each cluster's members by state.",
+            "CARP vhids of each cluster's members by state; UNKNOWN when the member's data "
+            "is not fresh (unreachable or stale), as the dashboard judges it.",
             ["cluster", "state"],
         )
         master = _gauge(
             "nyiops_carp_vhid_master",
-            "1 when this host is MASTER for this vhid, 0 when it holds another state.",
+            "1 when this host is MASTER for this vhid, 0 when it holds another state "
+            "(members without fresh data are left out).",
             ["cluster", "host", "interface", "vhid"],
         )
         single = _gauge(
             "nyiops_carp_vhids_without_single_master",
-            "Vhids of a cluster with no MASTER or more than one (split brain).",
+            "Vhids of a cluster with no fresh MASTER or more than one (split brain).",
             ["cluster"],
         )
         states: Counter = Counter()
         masters: dict = defaultdict(int)
         clusters = set()
-        for cluster, host, interface, vhid, state in rows:
+        for cluster, host, interface, vhid, state, reach, last_ok, interval in sorted(rows):
             clusters.add(cluster)
+            if freshness(reach, last_ok, interval, now) != "ok":
+                states[(cluster, "UNKNOWN")] += 1
+                masters[(cluster, interface, vhid)] += 0
+                continue
             states[(cluster, state)] += 1
             is_master = state == "MASTER"
             masters[(cluster, interface, vhid)] += is_master
