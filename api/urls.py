@@ -1,10 +1,11 @@
 """/api/ routes. Ids in paths are `<int:pk>` (router with path converters), so the tenancy
 walker can find and test every id-bearing route."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from api import errors
 from api.views import alerts, docs, integrations, inventory, state
 
 app_name = "api"
@@ -41,4 +42,6 @@ urlpatterns = [
         name="alertmanager",
     ),
     *router.urls,
+    # Anything else under /api/ (a malformed id, a typo) is a JSON 404, never an HTML page.
+    re_path(r"^.*$", errors.not_found, name="not-found"),
 ]

@@ -343,6 +343,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"SeverityEnum": "hosts.models.Severity"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
 }
 # API request bodies above this size are refused with 413 before they are parsed.
 NYIOPS_API_MAX_BODY_BYTES = env.int("NYIOPS_API_MAX_BODY_BYTES", default=256 * 1024)
