@@ -3,6 +3,7 @@ from django.db import models
 from hosts.models import Severity  # one severity vocabulary from finding to page
 
 __all__ = [
+    "EVENT_TYPES",
     "PAGE_ROOT_KINDS",
     "AlertState",
     "ChannelKind",
@@ -41,6 +42,10 @@ class EventKind(models.TextChoices):
     UNSUPPRESSED = "unsuppressed", "Maintenance ended"
     REARMED = "rearmed", "Escalation re-armed"
     RESOLVED = "resolved", "Resolved"
+
+
+# Outgoing event webhooks: what a subscribed channel may receive (alerts.events).
+EVENT_TYPES = ("status_event", "finding", "alert", "operation")
 
 
 class ChannelKind(models.TextChoices):

@@ -27,6 +27,7 @@ router.register("backup-runs", state.BackupRunViewSet, basename="backup-run")
 router.register("findings", state.FindingViewSet, basename="finding")
 router.register("events", state.StatusEventViewSet, basename="event")
 router.register("alerts", alerts.AlertViewSet, basename="alert")
+router.register("webhooks", integrations.WebhookViewSet, basename="webhook")
 router.register(
     "integrations/alertmanager-receivers",
     integrations.AlertmanagerReceiverViewSet,

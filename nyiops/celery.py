@@ -31,6 +31,7 @@ app.conf.beat_schedule = {
     "alerts-escalate-due": {"task": "alerts.tasks.escalate_due_alerts", "schedule": 15.0},
     "alerts-release-silenced": {"task": "alerts.tasks.release_silenced_alerts", "schedule": 15.0},
     "alerts-audit-escalations": {"task": "alerts.tasks.audit_escalations", "schedule": 60.0},
+    "alerts-publish-events": {"task": "alerts.tasks.publish_events", "schedule": 5.0},
 }
 
 app.autodiscover_tasks()

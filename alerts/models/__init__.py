@@ -1,6 +1,6 @@
 from alerts.models.alerts import Alert, AlertEvent, new_token
 from alerts.models.maintenance import Heartbeat, MaintenanceWindow
-from alerts.models.notify import DeliveryAttempt, Notification, NotificationChannel
+from alerts.models.notify import DeliveryAttempt, EventCursor, Notification, NotificationChannel
 from alerts.models.schedules import (
     EscalationPolicy,
     EscalationStep,
@@ -16,6 +16,7 @@ __all__ = [
     "DeliveryAttempt",
     "EscalationPolicy",
     "EscalationStep",
+    "EventCursor",
     "Heartbeat",
     "MaintenanceWindow",
     "Notification",

@@ -7,6 +7,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alerts.choices import ChannelKind
+from alerts.models import NotificationChannel
 from api import alertmanager
 from api.access import ApiUser, NocWrites
 from api.models import AlertmanagerReceiver
@@ -15,6 +17,7 @@ from api.serializers.integrations import (
     AlertmanagerReceiverSerializer,
     ReceivedSerializer,
 )
+from api.serializers.webhooks import WebhookSerializer
 from api.views.base import ApiViewMixin, InventoryViewSet
 from nyiops.roles import is_staff_role
 
@@ -64,3 +67,14 @@ class AlertmanagerWebhook(ApiViewMixin, APIView):
             "alerts_resolved": got.sync.resolved,
         }
         return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+class WebhookViewSet(InventoryViewSet):
+    """Outgoing event webhooks (shared webhook channels subscribed to event types); NOC
+    staff manage them, customers see none. Delivery uses the alert channel machinery."""
+
+    serializer_class = WebhookSerializer
+    permission_classes = [NocWrites, StaffOnly]
+
+    def get_queryset(self):
+        return NotificationChannel.objects.filter(kind=ChannelKind.WEBHOOK, user__isnull=True)

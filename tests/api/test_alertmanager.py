@@ -112,9 +112,14 @@ def test_acknowledged_alertmanager_alert_stops_escalating(
 
 def test_a_dead_host_explains_its_alertmanager_alert(clock, receiver, fleet, noc_api):
     host = fleet["a"]["hosts"][0]
-    FindingFactory(host=host, kind="host_unreachable", severity="critical",
-                   dedup_key=f"host_unreachable:{host.pk}", subject=host.name,
-                   message="connection refused")  # fmt: skip
+    FindingFactory(
+        host=host,
+        kind="host_unreachable",
+        severity="critical",
+        dedup_key=f"host_unreachable:{host.pk}",
+        subject=host.name,
+        message="connection refused",
+    )
     sync_alerts([f"host:{host.pk}"])
 
     post(noc_api, receiver, payload("firing", nyiops_host="fw-a1"))

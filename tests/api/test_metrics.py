@@ -76,14 +76,24 @@ def test_metric_names_follow_the_prometheus_conventions(client, metrics_token, f
     assert naming_problems(text) == []
     names = set(families(text))
     for expected in (
-        "nyiops_hosts", "nyiops_carp_vhids", "nyiops_carp_vhid_master",
-        "nyiops_carp_vhids_without_single_master", "nyiops_pfsync_in_sync",
-        "nyiops_zpool_health", "nyiops_zpool_capacity_ratio", "nyiops_gmirror_state",
-        "nyiops_gmirror_rebuild_ratio", "nyiops_haproxy_backend_servers_up",
-        "nyiops_haproxy_backend_servers", "nyiops_backup_last_good_age_seconds",
-        "nyiops_alerts_open", "nyiops_poll_duration_seconds", "nyiops_poll_lag_seconds",
-        "nyiops_ssh_errors", "nyiops_page_latency_seconds",
-    ):  # fmt: skip
+        "nyiops_hosts",
+        "nyiops_carp_vhids",
+        "nyiops_carp_vhid_master",
+        "nyiops_carp_vhids_without_single_master",
+        "nyiops_pfsync_in_sync",
+        "nyiops_zpool_health",
+        "nyiops_zpool_capacity_ratio",
+        "nyiops_gmirror_state",
+        "nyiops_gmirror_rebuild_ratio",
+        "nyiops_haproxy_backend_servers_up",
+        "nyiops_haproxy_backend_servers",
+        "nyiops_backup_last_good_age_seconds",
+        "nyiops_alerts_open",
+        "nyiops_poll_duration_seconds",
+        "nyiops_poll_lag_seconds",
+        "nyiops_ssh_errors",
+        "nyiops_page_latency_seconds",
+    ):
         assert expected in names, expected
 
 
@@ -102,14 +112,34 @@ def test_the_lint_itself_catches_bad_names():
 def test_state_is_reported_as_stored(client, metrics_token, fleet):
     text = scrape(client)
 
-    assert sample(text, "nyiops_carp_vhid_master", cluster="fw-pair-a", host="fw-a1",
-                  interface="em0", vhid="1") == 1  # fmt: skip
-    assert sample(text, "nyiops_carp_vhid_master", cluster="fw-pair-a", host="fw-a2",
-                  interface="em0", vhid="1") == 0  # fmt: skip
+    assert (
+        sample(
+            text,
+            "nyiops_carp_vhid_master",
+            cluster="fw-pair-a",
+            host="fw-a1",
+            interface="em0",
+            vhid="1",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            text,
+            "nyiops_carp_vhid_master",
+            cluster="fw-pair-a",
+            host="fw-a2",
+            interface="em0",
+            vhid="1",
+        )
+        == 0
+    )
     assert sample(text, "nyiops_carp_vhids_without_single_master", cluster="fw-pair-a") == 0
     assert sample(text, "nyiops_hosts", reachability="ok") == 4
-    assert sample(text, "nyiops_gmirror_rebuild_ratio", host="fw-a1", mirror="gm0",
-                  component="ada1") == 0.42  # fmt: skip
+    assert (
+        sample(text, "nyiops_gmirror_rebuild_ratio", host="fw-a1", mirror="gm0", component="ada1")
+        == 0.42
+    )
     assert sample(text, "nyiops_zpool_capacity_ratio", host="fw-a1", pool="zroot") == 0.1
     assert sample(text, "nyiops_haproxy_backend_servers_up", host="fw-a1", backend="web") == 2
     assert sample(text, "nyiops_alerts_open", severity="warning", state="firing") == 2

@@ -101,9 +101,15 @@ def test_events_time_window_and_newest_first(fleet, noc_api):
     host = fleet["a"]["hosts"][0]
     t0 = timezone.now() - dt.timedelta(hours=2)
     for minutes in (0, 30, 60):
-        StatusEvent.objects.create(host=host, at=t0 + dt.timedelta(minutes=minutes),
-                                   subject_type="host", subject=host.name, field="reachability",
-                                   old="ok", new=f"m{minutes}")  # fmt: skip
+        StatusEvent.objects.create(
+            host=host,
+            at=t0 + dt.timedelta(minutes=minutes),
+            subject_type="host",
+            subject=host.name,
+            field="reachability",
+            old="ok",
+            new=f"m{minutes}",
+        )
 
     response = noc_api.get(
         "/api/events/",

@@ -26,7 +26,7 @@ DETAIL_ROUTES = {
     "events": "event",
     "alerts": "alert",
 }
-STAFF_ONLY = {"integrations/alertmanager-receivers"}
+STAFF_ONLY = {"integrations/alertmanager-receivers", "webhooks"}
 
 
 def _obj(tenant: dict, key: str):

@@ -169,8 +169,17 @@ def test_token_page_cannot_revoke_someone_elses_token(client, customer_a_user, c
 
 
 def test_management_command_creates_lists_and_revokes(noc_user, capsys):
-    call_command("api_tokens", "create", "--user", noc_user.username, "--name", "ci",
-                 "--read-only", "--expires-days", "7")  # fmt: skip
+    call_command(
+        "api_tokens",
+        "create",
+        "--user",
+        noc_user.username,
+        "--name",
+        "ci",
+        "--read-only",
+        "--expires-days",
+        "7",
+    )
     secret = capsys.readouterr().out.strip().splitlines()[-1]
     token = check_token(secret)
     assert token.read_only and token.name == "ci"
