@@ -78,7 +78,10 @@ class StateCollector:
         yield g
 
     def _carp(self, now):
-        rows = ClusterMember.objects.filter(host__carp_vhids__gone_at__isnull=True).values_list(
+        # Through the vhid rows (an inner join): a member with no vhids adds no row at all.
+        rows = ClusterMember.objects.filter(
+            host__carp_vhids__isnull=False, host__carp_vhids__gone_at__isnull=True
+        ).values_list(
             "cluster__name",
             "host__name",
             "host__carp_vhids__interface",

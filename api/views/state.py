@@ -47,12 +47,18 @@ class ClusterHealthViewSet(ReadOnlyViewSet):
     def list(self, request, *args, **kwargs):
         clusters = self.filter_queryset(self.get_queryset())
         tone = request.query_params.get("health")
+        judged = None
         if tone:
-            keep = [v["id"] for v in health.judge(clusters) if v["tone"] == tone]
-            clusters = clusters.filter(pk__in=keep)
+            # Tone is the judge's verdict, not a column: judge every candidate once, keep
+            # those at this tone, and page through them.
+            judged = {v["id"]: v for v in health.judge(clusters) if v["tone"] == tone}
+            clusters = clusters.filter(pk__in=list(judged))
         page = self.paginate_queryset(clusters)
-        views = {v["id"]: v for v in health.judge(clusters.filter(pk__in=[c.pk for c in page]))}
-        data = [views[c.pk] for c in page if c.pk in views]
+        if judged is None:
+            judged = {
+                v["id"]: v for v in health.judge(clusters.filter(pk__in=[c.pk for c in page]))
+            }
+        data = [judged[c.pk] for c in page if c.pk in judged]
         return self.get_paginated_response(ClusterHealthSerializer(data, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):

@@ -11,6 +11,7 @@ from api.views import pages
 from hosts.models import CarpVhid
 from nyiops.metrics import observe_delivery, observe_poll
 from tests.api.metrics_lint import families, naming_problems
+from tests.factories import ClusterFactory, ClusterMemberFactory, HostFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +145,16 @@ def test_state_is_reported_as_stored(client, metrics_token, fleet):
     assert sample(text, "nyiops_haproxy_backend_servers_up", host="fw-a1", backend="web") == 2
     assert sample(text, "nyiops_alerts_open", severity="warning", state="firing") == 2
     assert 2900 < sample(text, "nyiops_backup_last_good_age_seconds", customer="customer-a") < 3100
+
+
+def test_a_cluster_without_vhids_adds_no_carp_series(client, metrics_token, fleet):
+    jails = ClusterFactory(name="jails-a", kind="jail-service")
+    ClusterMemberFactory(cluster=jails, host=HostFactory(name="jh1", roles=["jailhost"]))
+
+    text = scrape(client)
+
+    clusters = {s.labels["cluster"] for s in families(text)["nyiops_carp_vhids"].samples}
+    assert clusters == {"fw-pair-a", "fw-pair-b"}
 
 
 def test_split_brain_shows_as_a_vhid_without_a_single_master(client, metrics_token, fleet):
