@@ -1,7 +1,7 @@
-"""Cluster health for the API, from the one judge (the dashboard's cluster verdicts).
+"""Cluster health for the API: the dashboard's cluster view builder, whose every verdict,
+tone and staleness comes from the one judge (hosts/health/verdicts.py).
 
-This module only adapts the judge's views to plain dicts; it decides nothing. When the judge
-moves (hosts/health/verdicts.py), only the import below changes."""
+This module only adapts those views to plain dicts; it decides nothing."""
 
 from django.utils import timezone
 

@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from alerts.choices import NotificationStatus
 from alerts.models import Alert, Notification
 from hosts.choices import Reachability
-from hosts.dashboard.clusters import freshness
+from hosts.health.verdicts import configured_thresholds, freshness
 from hosts.models import (
     BackupRun,
     ClusterMember,
@@ -111,9 +111,10 @@ class StateCollector:
         states: Counter = Counter()
         masters: dict = defaultdict(int)
         clusters = set()
+        t = configured_thresholds()
         for cluster, host, interface, vhid, state, reach, last_ok, interval in sorted(rows):
             clusters.add(cluster)
-            if freshness(reach, last_ok, interval, now) != "ok":
+            if freshness(reach, last_ok, interval, now, t) != "ok":  # the judge's staleness
                 states[(cluster, "UNKNOWN")] += 1
                 masters[(cluster, interface, vhid)] += 0
                 continue
