@@ -340,6 +340,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Inventory, observed state, alerts and integrations of the nyiops fleet.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["api.access.ApiUser"],
     "SCHEMA_PATH_PREFIX": r"/api/",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"SeverityEnum": "hosts.models.Severity"},

@@ -1,5 +1,6 @@
 """Alertmanager receivers: configuration (NOC) and the webhook endpoint itself."""
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -19,6 +20,7 @@ from api.serializers.integrations import (
 )
 from api.serializers.webhooks import WebhookSerializer
 from api.views.base import ApiViewMixin, InventoryViewSet
+from audit.services import record
 from nyiops.roles import is_staff_role
 
 
@@ -35,6 +37,22 @@ class AlertmanagerReceiverViewSet(InventoryViewSet):
     serializer_class = AlertmanagerReceiverSerializer
     permission_classes = [NocWrites, StaffOnly]
     queryset = AlertmanagerReceiver.objects.select_related("customer")
+
+    def perform_create(self, serializer):
+        self._save_audited(serializer, "create")
+
+    def perform_update(self, serializer):
+        self._save_audited(serializer, "update")
+
+    def _save_audited(self, serializer, action):
+        with transaction.atomic():
+            receiver = serializer.save()
+            record(
+                actor=self.request.user,
+                action=f"api.alertmanager_receiver.{action}",
+                target=receiver,
+                after=dict(serializer.validated_data, customer=str(receiver.customer or "")),
+            )
 
 
 class AlertmanagerSender(ApiUser):
