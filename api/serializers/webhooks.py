@@ -5,7 +5,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from alerts.choices import EVENT_TYPES, ChannelKind
-from alerts.models import NotificationChannel
+from alerts.models import DeliveryAttempt, Notification, NotificationChannel
 from api.serializers.base import StrictSerializerMixin
 from audit.services import record
 
@@ -52,3 +52,30 @@ class WebhookSerializer(StrictSerializerMixin, serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         return self._save(instance, validated_data, "update")
+
+
+class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryAttempt
+        fields = ["at", "attempt", "ok", "status_code", "error", "duration_ms"]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    """One outgoing event to one webhook, with every attempt (the delivery log)."""
+
+    attempts_log = DeliveryAttemptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "event_type",
+            "event_key",
+            "status",
+            "created_at",
+            "next_attempt_at",
+            "attempts",
+            "sent_at",
+            "last_error",
+            "attempts_log",
+        ]

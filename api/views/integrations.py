@@ -4,6 +4,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,12 +14,13 @@ from alerts.models import NotificationChannel
 from api import alertmanager
 from api.access import ApiUser, NocWrites
 from api.models import AlertmanagerReceiver
+from api.pagination import NewestFirstPagination
 from api.serializers.integrations import (
     AlertmanagerPayloadSerializer,
     AlertmanagerReceiverSerializer,
     ReceivedSerializer,
 )
-from api.serializers.webhooks import WebhookSerializer
+from api.serializers.webhooks import DeliverySerializer, WebhookSerializer
 from api.views.base import ApiViewMixin, InventoryViewSet
 from audit.services import record
 from nyiops.roles import is_staff_role
@@ -96,3 +98,12 @@ class WebhookViewSet(InventoryViewSet):
 
     def get_queryset(self):
         return NotificationChannel.objects.filter(kind=ChannelKind.WEBHOOK, user__isnull=True)
+
+    @extend_schema(responses={200: DeliverySerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=NewestFirstPagination)
+    def deliveries(self, request, pk=None):
+        """The delivery log of this webhook: each event, its status and every attempt."""
+        channel = get_object_or_404(self.get_queryset(), pk=pk)
+        qs = channel.notifications.filter(alert__isnull=True).prefetch_related("attempts_log")
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(DeliverySerializer(page, many=True).data)

@@ -55,7 +55,7 @@ def test_every_id_route_of_the_api_is_covered_here():
     covered = {f"api/{r}/<int:pk>/" for r in DETAIL_ROUTES}
     covered |= {"api/alerts/<int:pk>/ack/", "api/alerts/<int:pk>/resolve/"}
     covered |= {f"api/{r}/<int:pk>/" for r in STAFF_ONLY}
-    covered |= {"api/integrations/alertmanager/<int:pk>/"}
+    covered |= {"api/integrations/alertmanager/<int:pk>/", "api/webhooks/<int:pk>/deliveries/"}
 
     assert api_id_routes() <= covered, api_id_routes() - covered
 
@@ -135,3 +135,18 @@ def test_customer_does_not_see_the_root_cause_id_of_its_alerts(fleet, customer_a
     body = customer_a_api.get(f"/api/alerts/{alert.pk}/").json()
 
     assert "parent_id" not in body
+
+
+def test_customer_sees_no_webhooks_nor_their_deliveries(fleet, customer_a_api, noc_api):
+    created = noc_api.post(
+        "/api/webhooks/",
+        {"name": "siem", "url": "https://siem.example.net/h", "event_types": ["alert"]},
+        format="json",
+    ).json()
+
+    for url in (
+        "/api/webhooks/",
+        f"/api/webhooks/{created['id']}/",
+        f"/api/webhooks/{created['id']}/deliveries/",
+    ):
+        assert customer_a_api.get(url).status_code == 403

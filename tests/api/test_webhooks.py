@@ -105,6 +105,9 @@ def test_failed_delivery_is_retried_with_backoff_and_logged(noc_api, fleet):
         early = paging.deliver_notification(n.pk, now=now + dt.timedelta(seconds=1))
         second = paging.deliver_notification(n.pk, now=now + dt.timedelta(seconds=3))
 
+    log_page = noc_api.get(f"/api/webhooks/{n.channel_id}/deliveries/").json()["results"]
+    assert [a["status_code"] for a in log_page[0]["attempts_log"]] == [503, 200]
+    assert log_page[0]["status"] == "sent"
     assert "retry in 2 s" in first[0]
     assert early.startswith("not due")
     assert second == "sent to siem via webhook"
