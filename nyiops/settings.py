@@ -343,7 +343,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["api.access.ApiUser"],
     "SCHEMA_PATH_PREFIX": r"/api/",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"SeverityEnum": "hosts.models.Severity"},
+    "ENUM_NAME_OVERRIDES": {
+        "SeverityEnum": "hosts.models.Severity",
+        "NotificationStatusEnum": "alerts.choices.NotificationStatus",
+        "AlertmanagerStatusEnum": ["firing", "resolved"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",
