@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 from prometheus_client.core import GaugeMetricFamily
 
 from alerts.choices import NotificationStatus
@@ -252,8 +253,11 @@ class StateCollector:
                 conn.ensure_connection(max_retries=1, timeout=2)
                 channel = conn.default_channel
                 for queue in QUEUES:
-                    declared = channel.queue_declare(queue=queue, passive=True)
-                    depth.add_metric([queue], declared.message_count)
+                    try:
+                        count = channel.queue_declare(queue=queue, passive=True).message_count
+                    except (ChannelError, *conn.channel_errors):
+                        count = 0  # never written to, or emptied: Redis drops empty lists
+                    depth.add_metric([queue], count)
             up.add_metric([], 1)
         except Exception as exc:  # any broker failure: report it, keep the scrape
             log.warning("metrics: broker not readable: %s", exc)

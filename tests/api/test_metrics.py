@@ -209,3 +209,13 @@ def test_grafana_dashboard_reads_only_metrics_that_exist(client, metrics_token, 
 
     # the queue gauge needs a broker (skipped here); everything else must be in the scrape
     assert used - names <= {"nyiops_celery_queue_messages"}
+
+
+def test_queue_depth_is_read_from_the_broker(monkeypatch, client, metrics_token):
+    monkeypatch.undo()  # the real _queues, against the configured (filesystem) broker
+
+    text = scrape(client)
+
+    assert sample(text, "nyiops_celery_broker_up") == 1
+    queues = {s.labels["queue"] for s in families(text)["nyiops_celery_queue_messages"].samples}
+    assert queues == {"poll", "operations", "notify"}
