@@ -38,7 +38,10 @@ class AlertViewSet(ReadOnlyViewSet):
         return serializer
 
     def _alert(self, pk) -> Alert:
-        return get_object_or_404(self.get_queryset(), pk=pk)
+        # Scoped lookup first (another tenant's id: 404), then the role check (403).
+        alert = get_object_or_404(self.get_queryset(), pk=pk)
+        self.check_object_permissions(self.request, alert)
+        return alert
 
     @extend_schema(request=AcknowledgeSerializer, responses={200: AlertSerializer})
     @action(detail=True, methods=["post"], url_path="ack")
@@ -56,7 +59,8 @@ class AlertViewSet(ReadOnlyViewSet):
             )
         except AlertStateError as exc:
             return Response({"state": [str(exc)]}, status=status.HTTP_409_CONFLICT)
-        return Response(AlertSerializer(self._alert(pk)).data)
+        alert.refresh_from_db()
+        return Response(AlertSerializer(alert).data)
 
     @extend_schema(request=ResolveSerializer, responses={200: AlertSerializer})
     @action(detail=True, methods=["post"])
@@ -68,4 +72,5 @@ class AlertViewSet(ReadOnlyViewSet):
             resolve_alert(alert, by=request.user, note=body.validated_data["note"])
         except AlertStateError as exc:
             return Response({"state": [str(exc)]}, status=status.HTTP_409_CONFLICT)
-        return Response(AlertSerializer(self._alert(pk)).data)
+        alert.refresh_from_db()
+        return Response(AlertSerializer(alert).data)

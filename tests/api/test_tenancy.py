@@ -88,16 +88,23 @@ def test_lists_hold_none_of_the_other_tenants_rows(route, key, fleet, customer_a
 
 
 @pytest.mark.parametrize("route", ["hosts", "clusters", "customers", "sites", "backup-jobs"])
-def test_customer_cannot_write_inventory_even_its_own(route, fleet, customer_a_api):
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_customer_writes_are_403_on_its_own_objects_and_404_on_others(
+    route, method, fleet, customer_a_api
+):
     key = DETAIL_ROUTES[route]
     own, other = _obj(fleet["a"], key), _obj(fleet["b"], key)
+    write = getattr(customer_a_api, method)
 
-    assert customer_a_api.patch(f"/api/{route}/{own.pk}/", {}, format="json").status_code == 403
-    assert customer_a_api.patch(f"/api/{route}/{other.pk}/", {}, format="json").status_code in (
-        403,
-        404,
-    )
+    assert write(f"/api/{route}/{own.pk}/", {}, format="json").status_code == 403
+    on_other = write(f"/api/{route}/{other.pk}/", {"name": "taken"}, format="json")
+    on_missing = write(f"/api/{route}/999999/", {"name": "taken"}, format="json")
     assert customer_a_api.post(f"/api/{route}/", {}, format="json").status_code == 403
+
+    assert on_other.status_code == 404 and on_other.json() == on_missing.json()
+    before = str(other)
+    other.refresh_from_db()
+    assert str(other) == before
 
 
 @pytest.mark.parametrize("action", ["ack", "resolve"])
@@ -105,7 +112,7 @@ def test_customer_cannot_handle_alerts(action, fleet, customer_a_api):
     own, other = fleet["a"]["alert"], fleet["b"]["alert"]
 
     assert customer_a_api.post(f"/api/alerts/{own.pk}/{action}/", {}).status_code == 403
-    assert customer_a_api.post(f"/api/alerts/{other.pk}/{action}/", {}).status_code == 403
+    assert customer_a_api.post(f"/api/alerts/{other.pk}/{action}/", {}).status_code == 404
     assert set(Alert.objects.values_list("state", flat=True)) == {"firing"}
 
 
