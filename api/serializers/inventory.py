@@ -10,6 +10,7 @@ from api.serializers.base import StrictSerializerMixin
 from customers.models import Customer
 from hosts.choices import ClusterKind, HostRole, MemberRole
 from hosts.models import BackupJob, Cluster, Host, Site
+from nyiops.roles import is_staff_role
 
 
 def _ref(attr: str, key: str):
@@ -108,9 +109,27 @@ class HostSerializer(InventorySerializer):
     site = _ref("site", "slug")
     roles = serializers.ListField(child=serializers.ChoiceField(choices=HostRole.choices))
     host_key = serializers.CharField(
-        source="host_key_line", required=False, allow_blank=True, max_length=2000
+        source="host_key_line", required=False, allow_blank=True, allow_null=True, max_length=2000
     )
-    host_key_fingerprint = serializers.CharField(read_only=True)
+    host_key_fingerprint = serializers.CharField(read_only=True, allow_null=True)
+
+    # How nyiops reaches the host is the provider's business, not the tenant's: customers
+    # get these as null.
+    STAFF_ONLY = (
+        "address",
+        "ssh_port",
+        "ssh_user",
+        "credential",
+        "host_key",
+        "host_key_fingerprint",
+    )
+
+    def to_representation(self, instance):
+        rep = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and not is_staff_role(request.user):
+            rep.update(dict.fromkeys(self.STAFF_ONLY))
+        return rep
 
     class Meta:
         model = Host
@@ -141,7 +160,12 @@ class HostSerializer(InventorySerializer):
             "last_success_at",
             "last_poll_duration_ms",
         ]
-        extra_kwargs = {"name": {"validators": []}, "ssh_user": {"required": False}}
+        extra_kwargs = {
+            "name": {"validators": []},
+            "ssh_user": {"required": False, "allow_null": True},
+            "address": {"allow_null": True},
+            "ssh_port": {"allow_null": True},
+        }
 
 
 class MemberSerializer(StrictSerializerMixin, serializers.Serializer):

@@ -157,3 +157,15 @@ def test_customer_sees_no_webhooks_nor_their_deliveries(fleet, customer_a_api, n
         f"/api/webhooks/{created['id']}/deliveries/",
     ):
         assert customer_a_api.get(url).status_code == 403
+
+
+def test_customers_do_not_get_the_ssh_coordinates_of_their_hosts(fleet, customer_a_api, noc_api):
+    host = fleet["a"]["hosts"][0]
+
+    theirs = customer_a_api.get(f"/api/hosts/{host.pk}/").json()
+    ours = noc_api.get(f"/api/hosts/{host.pk}/").json()
+
+    hidden = ("address", "ssh_port", "ssh_user", "credential", "host_key", "host_key_fingerprint")
+    assert all(theirs[f] is None for f in hidden)
+    assert ours["address"] == "127.0.0.1" and ours["credential"] == "ops"
+    assert theirs["name"] == "fw-a1" and theirs["reachability"] == "ok"
