@@ -160,3 +160,28 @@ def test_alert_events_are_published_and_delivering_them_writes_no_timeline(
     assert AlertEvent.objects.count() == lines  # no loop: event deliveries log no timeline
     events.publish_events(now=timezone.now())
     assert Notification.objects.filter(event_type="alert").count() == 1
+
+
+def test_new_findings_are_published_by_the_beat_task(noc_api, fleet):
+    from alerts.tasks import publish_events
+    from hosts.models import Finding
+
+    subscribe(noc_api, "http://127.0.0.1:9/hook", ["finding"])
+    publish_events()
+    host = fleet["b"]["hosts"][1]
+    now = timezone.now()
+    finding = Finding.objects.create(
+        dedup_key="pool_degraded:x",
+        scope=f"host:{host.pk}",
+        kind="pool_degraded",
+        severity="critical",
+        host=host,
+        subject=host.name,
+        message="tank DEGRADED",
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+
+    assert publish_events() == "{'finding': 1}"
+    data = Notification.objects.get(event_type="finding").payload["data"]
+    assert (data["id"], data["kind"], data["severity"]) == (finding.pk, "pool_degraded", "critical")
