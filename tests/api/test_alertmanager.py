@@ -168,3 +168,15 @@ def test_unknown_or_disabled_receiver_is_404(receiver, noc_api):
         ).status_code
         == 404
     )
+
+
+def test_a_host_less_external_finding_shows_on_the_noc_pages(receiver, noc_api, noc_user, client):
+    post(noc_api, receiver, payload("firing", job="blackbox"))
+    client.force_login(noc_user)
+
+    overview = client.get("/hosts/")
+    widget = client.get("/hosts/live/findings/", HTTP_HX_REQUEST="true")
+    alerts = client.get("/alerts/")
+
+    assert overview.status_code == widget.status_code == alerts.status_code == 200
+    assert "/var is 97% full" in widget.content.decode()
