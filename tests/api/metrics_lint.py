@@ -27,7 +27,8 @@ def naming_problems(text: str, prefix: str = "nyiops_") -> list[str]:
         if family.type == "counter":
             if not all(s.name.startswith(name) for s in family.samples):
                 problems.append(f"{name}: counter samples not named after it")
-            if not any(s.name == f"{name}_total" for s in family.samples):
+            # A labelled counter nobody has incremented yet has no samples at all.
+            if family.samples and not any(s.name == f"{name}_total" for s in family.samples):
                 problems.append(f"{name}: counter without _total")
         elif name.endswith("_total"):
             problems.append(f"{name}: _total on a {family.type}")
