@@ -1,6 +1,7 @@
 """Request rate limits per token (per user for browser sessions), from
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api"]."""
 
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from api.models import ApiToken
@@ -8,6 +9,10 @@ from api.models import ApiToken
 
 class PerTokenThrottle(SimpleRateThrottle):
     scope = "api"
+
+    def get_rate(self):
+        # Read at request time (DRF reads it once at import), so the setting can change.
+        return settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(self.scope)
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiToken):
