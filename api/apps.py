@@ -1,3 +1,5 @@
+"""App config; `ready` registers the OpenAPI description of token authentication."""
+
 from django.apps import AppConfig
 
 
