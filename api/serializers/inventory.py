@@ -3,6 +3,8 @@ read-only observed fields. Writes go through `api.inventory.upsert` (the file im
 validation); the DRF fields here only check JSON types, so the messages a person sees for
 a bad value are the import's own."""
 
+import json
+
 from rest_framework import serializers
 
 from api import inventory
@@ -55,11 +57,16 @@ class InventorySerializer(StrictSerializerMixin, serializers.ModelSerializer):
         return attrs
 
     def entry_from(self, data) -> dict:
+        """The inventory entry for the fields the request names: type-checked values, and
+        the raw slug/name for references (their dotted sources are not the file's shape)."""
         entry = {}
         for name, field in self.fields.items():
             if field.read_only or name not in self.initial_data:
                 continue
-            entry[name] = self.initial_data[name]
+            if "." in field.source or field.source not in data:
+                entry[name] = self.initial_data[name]
+            else:
+                entry[name] = json.loads(json.dumps(data[field.source]))  # plain dicts/lists
         return entry
 
     def current_entry(self) -> dict:

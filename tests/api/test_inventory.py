@@ -182,3 +182,16 @@ def test_oncall_cannot_write_inventory(oncall_api, fleet):
     response = oncall_api.patch(f"/api/hosts/{host.pk}/", {"poll_interval": 30}, format="json")
 
     assert response.status_code == 403
+
+
+def test_values_are_written_as_their_checked_types(noc_api, fleet):
+    host = fleet["a"]["hosts"][1]
+
+    response = noc_api.patch(
+        f"/api/hosts/{host.pk}/", {"ssh_port": "2222", "enabled": "false"}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    host.refresh_from_db()
+    assert (host.ssh_port, host.enabled) == (2222, False)
+    assert response.json()["ssh_port"] == 2222
