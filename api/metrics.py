@@ -77,6 +77,29 @@ class StateCollector:
         for value in Reachability.values:
             g.add_metric([value], counts.get(value, 0))
         yield g
+        # Per-host views of the poll pipeline from the database, so they hold whichever
+        # process polled (the histograms of nyiops.metrics live in the worker's process).
+        duration = _gauge(
+            "nyiops_host_last_poll_duration_seconds", "Duration of the host's last poll.", ["host"]
+        )
+        age = _gauge(
+            "nyiops_host_last_poll_age_seconds",
+            "Time since the host's last poll ended (compare with its interval).",
+            ["host"],
+        )
+        interval = _gauge(
+            "nyiops_host_poll_interval_seconds", "The host's poll interval.", ["host"]
+        )
+        now = timezone.now()
+        for name, ms, last, every in Host.objects.filter(enabled=True).values_list(
+            "name", "last_poll_duration_ms", "last_poll_at", "poll_interval"
+        ):
+            interval.add_metric([name], every)
+            if ms is not None:
+                duration.add_metric([name], ms / 1000)
+            if last is not None:
+                age.add_metric([name], (now - last).total_seconds())
+        yield from (duration, age, interval)
 
     def _carp(self, now):
         # Through the vhid rows (an inner join): a member with no vhids adds no row at all.

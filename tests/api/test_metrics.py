@@ -1,14 +1,17 @@
 """/metrics: bearer-token protected, promtool-style names, a fixed number of queries, and
 the current state it reports (parsed with prometheus-client's own parser)."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from api.metrics import StateCollector
 from api.views import pages
-from hosts.models import CarpVhid
+from hosts.models import CarpVhid, Host
 from nyiops.metrics import observe_delivery, observe_poll
 from tests.api.metrics_lint import families, naming_problems
 from tests.factories import ClusterFactory, ClusterMemberFactory, HostFactory
@@ -157,6 +160,19 @@ def test_a_cluster_without_vhids_adds_no_carp_series(client, metrics_token, flee
     assert clusters == {"fw-pair-a", "fw-pair-b"}
 
 
+def test_each_hosts_last_poll_is_reported_from_the_database(client, metrics_token, fleet):
+    Host.objects.filter(name="fw-a1").update(
+        last_poll_at=timezone.now() - dt.timedelta(seconds=40), last_poll_duration_ms=250
+    )
+
+    text = scrape(client)
+
+    assert sample(text, "nyiops_host_last_poll_duration_seconds", host="fw-a1") == 0.25
+    assert 39 < sample(text, "nyiops_host_last_poll_age_seconds", host="fw-a1") < 60
+    assert sample(text, "nyiops_host_poll_interval_seconds", host="fw-a1") == 15
+    assert sample(text, "nyiops_host_last_poll_age_seconds", host="fw-a2") is None  # never
+
+
 def test_split_brain_shows_as_a_vhid_without_a_single_master(client, metrics_token, fleet):
     CarpVhid.objects.filter(host__name="fw-b2").update(state="MASTER")
 
@@ -200,6 +216,7 @@ def test_grafana_dashboard_reads_only_metrics_that_exist(client, metrics_token, 
     from pathlib import Path
 
     observe_poll(0.1, stored_at=None, ssh_error_kind="auth")
+    Host.objects.update(last_poll_at=timezone.now(), last_poll_duration_ms=12)
     names = set()
     for family in families(scrape(client)).values():
         names |= {s.name for s in family.samples}
