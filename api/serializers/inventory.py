@@ -133,10 +133,17 @@ class HostSerializer(InventorySerializer):
 
     def to_representation(self, instance):
         rep = super().to_representation(instance)
-        request = self.context.get("request")
-        if request is not None and not is_staff_role(request.user):
+        if not self._staff_reader():
             rep.update(dict.fromkeys(self.STAFF_ONLY))
         return rep
+
+    def _staff_reader(self) -> bool:
+        # Once per request, not once per row (a role check is a query).
+        root = self.root
+        if not hasattr(root, "_staff_reader_cache"):
+            request = self.context.get("request")
+            root._staff_reader_cache = request is not None and is_staff_role(request.user)
+        return root._staff_reader_cache
 
     class Meta:
         model = Host
