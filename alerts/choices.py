@@ -5,6 +5,7 @@ from django.db import models
 from hosts.models import Severity  # one severity vocabulary from finding to page
 
 __all__ = [
+    "EVENT_TYPES",
     "PAGE_ROOT_KINDS",
     "AlertState",
     "ChannelKind",
@@ -46,6 +47,10 @@ class EventKind(models.TextChoices):
     HELD = "held", "Held before the first page"
     ACK_EXPIRED = "ack_expired", "Acknowledgement ETA passed"
     RESOLVED = "resolved", "Resolved"
+
+
+# Outgoing event webhooks: what a subscribed channel may receive (alerts.events).
+EVENT_TYPES = ("status_event", "finding", "alert", "operation")
 
 
 class ChannelKind(models.TextChoices):

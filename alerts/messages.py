@@ -127,3 +127,18 @@ def build_resolved(notification: Notification) -> Message:
         payload=payload,
         idempotency_key=notification.idempotency_key,
     )
+
+
+def build_event(notification: Notification) -> Message:
+    """An outgoing event (alerts.events): the stored payload, with its delivery id."""
+    payload = {
+        **(notification.payload or {}),
+        "delivery": notification.idempotency_key,
+        "queued_at": notification.created_at.isoformat(),
+    }
+    return Message(
+        subject=f"[nyiops event] {notification.event_key}",
+        text=notification.event_key,
+        payload=payload,
+        idempotency_key=notification.idempotency_key,
+    )

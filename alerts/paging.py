@@ -25,6 +25,7 @@ from alerts import dispatch, escalation, maintenance, messages, routing, timelin
 from alerts.channels import TRANSPORTS, TransportError
 from alerts.choices import EventKind, NotificationPurpose, NotificationStatus
 from alerts.models import Alert, DeliveryAttempt, Notification, NotificationChannel, new_token
+from nyiops.metrics import observe_delivery
 
 log = logging.getLogger(__name__)
 
@@ -225,12 +226,12 @@ def deliver_notification(notification_id: int, *, now) -> str:
     if claimed != 1:
         return "not due, finished or claimed by another worker"
     n = Notification.objects.select_related("alert", "channel", "recipient").get(pk=notification_id)
-    if n.purpose in PAGING and not n.alert.pageable:
+    if n.alert_id is not None and n.purpose in PAGING and not n.alert.pageable:
         Notification.objects.filter(pk=n.pk).update(
             status=NotificationStatus.CANCELLED, claimed_until=None, last_error="not pageable"
         )
         return "cancelled: alert no longer pageable"
-    message = messages.build(n)
+    message = messages.build(n) if n.alert_id is not None else messages.build_event(n)
     started = time.monotonic()
     try:
         status_code = TRANSPORTS[n.channel.kind](n.channel, message)
@@ -242,6 +243,8 @@ def deliver_notification(notification_id: int, *, now) -> str:
 
 
 def _record_attempt(n: Notification, now, status_code, error, duration_ms) -> str:
+    first_page = n.alert_id is not None and n.alert.last_notified_at is None
+    observe_delivery(n.channel.kind, error is None, (now - n.alert.opened_at).total_seconds() if first_page else None)  # fmt: skip  # noqa: E501
     with transaction.atomic():
         DeliveryAttempt.objects.create(
             notification=n,
@@ -257,12 +260,13 @@ def _record_attempt(n: Notification, now, status_code, error, duration_ms) -> st
             Notification.objects.filter(pk=n.pk).update(
                 status=NotificationStatus.SENT, sent_at=now, claimed_until=None, last_error=""
             )
-            Alert.objects.filter(pk=n.alert_id).update(last_notified_at=now)
-            what = {
-                NotificationPurpose.RESOLVED: "sent the resolution to",
-                NotificationPurpose.ACK_EXPIRED: "re-paged (ETA passed)",
-            }.get(n.purpose, "notified")
-            timeline.log(n.alert, EventKind.NOTIFIED, f"{what} {who}", at=now)
+            if n.alert_id is not None:  # an outgoing event has no alert timeline
+                Alert.objects.filter(pk=n.alert_id).update(last_notified_at=now)
+                what = {
+                    NotificationPurpose.RESOLVED: "sent the resolution to",
+                    NotificationPurpose.ACK_EXPIRED: "re-paged (ETA passed)",
+                }.get(n.purpose, "notified")
+                timeline.log(n.alert, EventKind.NOTIFIED, f"{what} {who}", at=now)
             return f"sent to {who}"
         if error.permanent or n.attempts >= MAX_ATTEMPTS:
             Notification.objects.filter(pk=n.pk).update(
@@ -270,12 +274,13 @@ def _record_attempt(n: Notification, now, status_code, error, duration_ms) -> st
             )
             n.channel.last_error = error.message[:300]
             n.channel.save(update_fields=["last_error"])
-            timeline.log(
-                n.alert,
-                EventKind.NOTIFY_FAILED,
-                f"could not notify {who} after {n.attempts} attempt(s): {error.message}",
-                at=now,
-            )
+            if n.alert_id is not None:
+                timeline.log(
+                    n.alert,
+                    EventKind.NOTIFY_FAILED,
+                    f"could not notify {who} after {n.attempts} attempt(s): {error.message}",
+                    at=now,
+                )
             return f"failed: {error.message}"
         delay = backoff(n.attempts)
         Notification.objects.filter(pk=n.pk).update(

@@ -38,7 +38,10 @@ class SyncResult:
 def _customer_id(finding: Finding) -> int | None:
     if finding.host_id and finding.host.customer_id:
         return finding.host.customer_id
-    return finding.cluster.customer_id if finding.cluster_id else None
+    if finding.cluster_id:
+        return finding.cluster.customer_id
+    # Findings from outside (Alertmanager) may name their tenant without a host or cluster.
+    return (finding.details or {}).get("customer_id")
 
 
 def _open_alert(finding: Finding, now, windows_exist: bool) -> tuple[Alert, bool]:
@@ -195,6 +198,12 @@ def sync_alerts(scopes: list[str], *, now=None) -> SyncResult:
                 _auto_resolve(alert, now, result)
                 hosts.add(alert.host_id), clusters.add(alert.cluster_id)
         regroup(hosts - {None}, clusters - {None}, now, opened=set(result.opened))
+        # A finding with neither host nor cluster (from Alertmanager) has no topology to be
+        # grouped in, so regroup never sees it: it pages on its own.
+        for alert in open_alerts.values():
+            detached = alert.host_id is None and alert.cluster_id is None
+            if detached and alert.pk in result.opened and alert.pageable:
+                paging.arm(alert, now, reason="")
     return result
 
 

@@ -7,7 +7,7 @@ webhook backoff is data (Notification.next_attempt_at)."""
 from django.db import OperationalError
 from django.utils import timezone
 
-from alerts import liveness, paging, sweeps
+from alerts import events, liveness, paging, sweeps
 from nyiops.tasks import Retry, nyiops_task
 
 DB_RETRY = Retry(on=(OperationalError,), max_retries=3, backoff=2, backoff_max=30)
@@ -57,3 +57,10 @@ def worker_canary(queue: str) -> str:
     stuck in a backlog never counts."""
     liveness.record_canary(queue, timezone.now())
     return f"canary on {queue}"
+
+
+@nyiops_task(queue="notify", soft_time_limit=60, time_limit=90, retry=None)
+def publish_events() -> str:
+    """Queue new status events, alert timeline lines, findings and operation records for
+    the webhook channels subscribed to them (the cursor makes a rerun harmless)."""
+    return str(events.publish_events(now=timezone.now()))

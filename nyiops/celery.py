@@ -40,6 +40,7 @@ app.conf.beat_schedule = {
     },
     "alerts-audit-escalations": {"task": "alerts.tasks.audit_escalations", "schedule": 60.0},
     "operations-sweep": {"task": "operations.tasks.sweep_operations", "schedule": 30.0},
+    "alerts-publish-events": {"task": "alerts.tasks.publish_events", "schedule": 5.0},
 }
 _CANARY_INTERVAL = float(os.environ.get("NYIOPS_CANARY_INTERVAL", "60"))
 for _queue in QUEUES:

@@ -129,6 +129,10 @@ INSTALLED_APPS = [
     "alerts",
     "operations",
     "portal",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -481,3 +485,48 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
 # notify thread forever.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # each socket operation
 EMAIL_TOTAL_TIMEOUT = env.int("EMAIL_TOTAL_TIMEOUT", default=15)  # the whole conversation
+
+# REST API (api/, docs/api.md): tokens or the browser session; every view scopes its rows
+# through customers.scoping. Rates are per token (per user for sessions).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.access.ApiUser"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.PerTokenThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env.str("NYIOPS_API_RATE", default="1200/minute")},
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "nyiops API",
+    "DESCRIPTION": "Inventory, observed state, alerts and integrations of the nyiops fleet.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["api.access.ApiUser"],
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SeverityEnum": "hosts.models.Severity",
+        "NotificationStatusEnum": "alerts.choices.NotificationStatus",
+        "AlertmanagerStatusEnum": ["firing", "resolved"],
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
+}
+# API request bodies above this size are refused with 413 before they are parsed.
+NYIOPS_API_MAX_BODY_BYTES = env.int("NYIOPS_API_MAX_BODY_BYTES", default=256 * 1024)
+# Bearer token that Prometheus presents on /metrics. Unset: /metrics answers 404 in
+# production; in development it is open to logged-in staff only.
+NYIOPS_METRICS_TOKEN = env.str("NYIOPS_METRICS_TOKEN", default="")

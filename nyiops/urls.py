@@ -28,6 +28,9 @@ urlpatterns = [
     path("operations/", include("operations.urls")),
     path("portal/", include("portal.urls")),
     path("noc/jail-requests/", include("portal.noc_urls")),
+    path("api/", include("api.urls")),
+    # /metrics and /account/tokens/ live at the root but belong to the api app.
+    path("", include("api.root_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -3,7 +3,7 @@
 from alerts.models.alerts import Alert, AlertEvent, new_token
 from alerts.models.links import AckLink
 from alerts.models.maintenance import Expectation, Heartbeat, MaintenanceWindow
-from alerts.models.notify import DeliveryAttempt, Notification, NotificationChannel
+from alerts.models.notify import DeliveryAttempt, EventCursor, Notification, NotificationChannel
 from alerts.models.schedules import (
     EscalationPolicy,
     EscalationStep,
@@ -20,6 +20,7 @@ __all__ = [
     "DeliveryAttempt",
     "EscalationPolicy",
     "EscalationStep",
+    "EventCursor",
     "Expectation",
     "Heartbeat",
     "MaintenanceWindow",

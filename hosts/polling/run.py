@@ -19,6 +19,7 @@ from hosts.polling.store import store_poll
 from hosts.polling.store.common import PollContext
 from hosts.signals import findings_updated
 from hosts.ssh import ConnectionPool, HostKey, HostKeyChanged, HostKeyUnknown, SSHError, SSHTarget
+from nyiops.metrics import observe_poll
 
 # One pool per worker process: persistent connections are reused across polls of a host.
 CONNECTIONS = ConnectionPool()
@@ -190,6 +191,7 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
             scopes, finding_count = evaluate_and_store(locked, now=ctx.now)
             if scopes:  # only a changed judgement concerns the alerts
                 transaction.on_commit(lambda: findings_updated.send(sender=Host, scopes=scopes))
+    observe_poll(duration_ms / 1000, stored_at=ctx.now, next_due_at=host.next_poll_at if claim else None, interval_s=host.poll_interval, ssh_error_kind=error.kind if error else None)  # fmt: skip  # noqa: E501
     return PollOutcome(
         host=host.name,
         status=status,
