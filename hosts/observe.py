@@ -15,6 +15,7 @@ import hashlib
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from hosts.fingerprints import section_fingerprint
 from hosts.jailconf import configured_jails
 from hosts.models import (
     CarpVhid,
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from hosts.polling import Section
 
 METRICS_EVERY = timedelta(seconds=60)
+# HAProxy's current sessions: shown on pages, read by no rule.
+SESSION_COUNTERS = frozenset({"scur"})
 
 
 def store_system(ctx: PollContext, sections: dict[str, Section]) -> None:
@@ -120,7 +123,11 @@ def store_pf(ctx: PollContext, sections: dict[str, Section]) -> None:
     if info is not None:
         ctx.change("pf", "pf", "enabled", ctx.facts.pf_enabled, info.enabled)
         ctx.facts.pf_enabled = info.enabled
-        ctx.facts.pf_states = info.state_table.get("current_entries")
+        states = info.state_table.get("current_entries")
+        if states != ctx.facts.pf_states:
+            # A counter, stored once a minute; the pair's state_tables_diverged rule reads it.
+            ctx.dirty = True
+        ctx.facts.pf_states = states
         ctx.metric("pf_states", "", ctx.facts.pf_states)
     rules = sections.get("pfctl-rules")
     if rules is not None and rules.exit_status == 0:
@@ -256,6 +263,7 @@ def store_haproxy(ctx: PollContext, sections: dict[str, Section]) -> None:
                 "servers_total": len(proxy.servers),
             },
             ctx,
+            counters=SESSION_COUNTERS,
         )
         keep_backends.add(row.pk)
         ctx.metric("backend_scur", proxy.name, proxy.backend.get("scur"))
@@ -279,6 +287,7 @@ def store_haproxy(ctx: PollContext, sections: dict[str, Section]) -> None:
                     "op_state": st.op_state if st else None,
                 },
                 ctx,
+                counters=SESSION_COUNTERS,
             )
             keep_servers.add(srow.pk)
         if clean(ctx, "haproxy"):
@@ -310,25 +319,40 @@ SUBSYSTEMS = (
 )
 
 
-def _unchanged(ctx: PollContext, keys, by_key: dict[str, Section]) -> bool:
-    """Every section is byte-identical to the last poll's: nothing to parse or store."""
-    previous = ctx.facts.raw_outputs or {}
-    for key in keys:
-        section, before = by_key.get(key), previous.get(key)
-        if section is None or before is None:
-            return False
-        if before.get("exit") != section.exit_status or before.get("output") != section.output:
-            return False
-    return True
+# Subsystems whose sections carry counters (hosts.fingerprints.COUNTER_KINDS): when only
+# their counters moved they are skipped like unchanged ones, except once a minute, when
+# the counters are stored with the metric samples.
+COUNTER_SUBSYSTEMS = frozenset({"pf", "haproxy"})
 
 
-def store_poll(ctx: PollContext, sections: list[Section], backup_jobs) -> None:
+def _unchanged(keys, fingerprints: dict[str, str], previous: dict[str, str]) -> bool:
+    """Every section says what the last stored poll's said: nothing to parse or store."""
+    return all(k in fingerprints and previous.get(k) == fingerprints[k] for k in keys)
+
+
+def metrics_due(ctx: PollContext) -> bool:
+    last = ctx.facts.metrics_sampled_at
+    return last is None or ctx.now - last >= METRICS_EVERY
+
+
+def store_poll(
+    ctx: PollContext, sections: list[Section], backup_jobs, fingerprints: dict | None = None
+) -> None:
     """Store every section of a successful poll; call inside the poll's transaction. The
     caller saves ctx.facts and ctx.events.
 
-    A subsystem whose output did not change since the last poll is not parsed again: its
-    rows are still true and its previous parse error (if any) still stands."""
+    A subsystem whose sections' fingerprints did not change since the last stored poll is
+    not parsed again: its rows are still true and its previous parse error (if any) still
+    stands. `fingerprints` ({key: hosts.fingerprints.section_fingerprint}) is computed here
+    when the caller has none."""
     by_key = {s.command.key: s for s in sections}
+    if fingerprints is None:
+        fingerprints = {
+            s.command.key: section_fingerprint(s.command.kind, s.output, s.exit_status)
+            for s in sections
+        }
+    previous = ctx.facts.section_fingerprints or {}
+    counters_due = metrics_due(ctx)
     previous_errors = dict(ctx.facts.subsystem_errors or {})
     backup_keys = tuple(k for k in by_key if k.startswith(("backup-log:", "snapshots:")))
     plan = [*SUBSYSTEMS, ("zpool", ("zpool-status", "zpool-list"), store_zpools)]
@@ -337,16 +361,21 @@ def store_poll(ctx: PollContext, sections: list[Section], backup_jobs) -> None:
     for name, keys, store in plan:
         if not any(k in by_key for k in keys):
             continue  # not a subsystem of this host's roles
-        if _unchanged(ctx, keys, by_key):
+        if (counters_due and name in COUNTER_SUBSYSTEMS) or not _unchanged(
+            keys, fingerprints, previous
+        ):
+            store(ctx, by_key)
+        else:
             ctx.errors.update(
                 {k: v for k, v in previous_errors.items() if k == name or k.startswith(name + ":")}
             )
-            continue
-        store(ctx, by_key)
     store_metrics(ctx)
     if ctx.errors != previous_errors:
         ctx.dirty = True
     ctx.facts.subsystem_errors = ctx.errors
+    ctx.facts.section_fingerprints = fingerprints
+    # The raw outputs of the last stored poll, for the host page: a poll that changes
+    # nothing takes the fast path and leaves them (and the facts row) alone.
     ctx.facts.raw_outputs = {
         s.command.key: {
             "command": s.command.shell,

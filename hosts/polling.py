@@ -12,7 +12,6 @@ import secrets
 import shlex
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -20,8 +19,9 @@ from django.utils import timezone
 
 from hosts.choices import Reachability
 from hosts.findings import evaluate_and_store
+from hosts.fingerprints import COUNTER_KINDS, poll_digest, section_fingerprint
 from hosts.models import BackupJob, Host, HostFacts, PollRun, StatusEvent
-from hosts.observe import store_poll
+from hosts.observe import METRICS_EVERY, store_poll
 from hosts.observe_common import PollContext
 from hosts.signals import findings_updated
 from hosts.ssh import ConnectionPool, HostKey, HostKeyChanged, HostKeyUnknown, SSHError, SSHTarget
@@ -177,9 +177,6 @@ def plan_for(
 
 # One pool per worker process: persistent connections are reused across polls of a host.
 CONNECTIONS = ConnectionPool()
-# Unchanged hosts are re-judged this often anyway, for the rules that depend on the clock
-# (backup staleness, scrub age) and on slowly moving numbers (pf state tables of a pair).
-REEVALUATE_EVERY = timedelta(seconds=60)
 
 
 @dataclass
@@ -226,7 +223,31 @@ def _reachability_for(error: SSHError) -> str:
 
 
 def _facts_snapshot(facts: HostFacts) -> tuple:
-    return tuple(getattr(facts, f.attname) for f in HostFacts._meta.concrete_fields)
+    # Loaded fields only: raw_outputs is deferred (large, and rewritten only on news).
+    return tuple(facts.__dict__.get(f.attname) for f in HostFacts._meta.concrete_fields)
+
+
+def _store_unchanged(host: Host, claim: str, digest: str, has_counters: bool, now, ms) -> bool:
+    """The "nothing changed" fast path: one conditional UPDATE of the host row.
+
+    It matches only when the host was reachable, its last stored poll had the same digest
+    (every section's fingerprint, hosts.fingerprints) and no unreadable subsystem, no
+    rule that reads the clock is due, the counters' once-a-minute sample is not due, and
+    (for a dispatched poll) the claim is still ours. Anything else, or any doubt, takes
+    the full path, which diffs every changed section against the stored rows."""
+    rows = Host.objects.filter(
+        pk=host.pk,
+        reachability=Reachability.OK,
+        facts__poll_digest=digest,
+        facts__judge_due_at__gt=now,
+    )
+    values = {"last_poll_at": now, "last_success_at": now, "last_poll_duration_ms": ms}
+    if has_counters:
+        rows = rows.filter(facts__metrics_sampled_at__gt=now - METRICS_EVERY)
+    if claim:
+        rows = rows.filter(poll_claim=claim)
+        values["poll_claimed_until"] = None  # done: the next sweep may claim it again
+    return rows.update(**values) == 1
 
 
 def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
@@ -243,7 +264,11 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
     started = timezone.now()
     clock = time.monotonic()
     jobs = list(host.backup_targets.all()) if host.has_role("storage") else []
-    plan = plan_for(host, jobs, in_cluster=host.memberships.exists())
+    # The poll task annotates `in_cluster` on the row it loads (one query less per poll).
+    in_cluster = getattr(host, "in_cluster", None)
+    if in_cluster is None:
+        in_cluster = host.memberships.exists()
+    plan = plan_for(host, jobs, in_cluster=in_cluster)
     error: SSHError | None = None
     result = None
     if host.credential is None:
@@ -260,9 +285,32 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
         if result.stdout_truncated:
             problems.append("output exceeded the size cap and was truncated")
     duration_ms = int((time.monotonic() - clock) * 1000)
+    fingerprints: dict[str, str] | None = None
+    if result is not None and not problems:
+        fingerprints = {
+            s.command.key: section_fingerprint(s.command.kind, s.output, s.exit_status)
+            for s in sections
+        }
+        digest = poll_digest(fingerprints.items())
+        has_counters = any(s.command.kind in COUNTER_KINDS for s in sections)
+        now = timezone.now()
+        if _store_unchanged(host, claim, digest, has_counters, now, duration_ms):
+            return PollOutcome(
+                host=host.name,
+                status=PollRun.Status.OK,
+                reachability=Reachability.OK,
+                reason="",
+                duration_ms=duration_ms,
+                events=0,
+                findings=None,
+                subsystem_errors={},
+            )
     with transaction.atomic():
         locked = (
-            Host.objects.select_for_update(of=("self",)).select_related("facts").get(pk=host.pk)
+            Host.objects.select_for_update(of=("self",))
+            .select_related("facts")
+            .defer("facts__raw_outputs")
+            .get(pk=host.pk)
         )
         try:
             facts = locked.facts
@@ -272,9 +320,13 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
         ctx = PollContext(host=locked, facts=facts, now=timezone.now())
         old_reachability = locked.reachability
         if error is None:
-            store_poll(ctx, sections, jobs)
+            store_poll(ctx, sections, jobs, fingerprints)
             if problems:
                 facts.subsystem_errors = {**facts.subsystem_errors, "poll": "; ".join(problems)}
+            # Only a clean, complete poll can vouch for the next one being unchanged.
+            facts.poll_digest = (
+                "" if facts.subsystem_errors else poll_digest(facts.section_fingerprints.items())
+            )
             locked.reachability, locked.reachability_reason = Reachability.OK, ""
             locked.last_success_at = ctx.now
             status = PollRun.Status.PARTIAL if facts.subsystem_errors else PollRun.Status.OK
@@ -292,10 +344,10 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
                 else PollRun.Status.FAILED
             )
         ctx.change("host", locked.name, "reachability", old_reachability, locked.reachability)
-        due = facts.evaluated_at is None or ctx.now - facts.evaluated_at >= REEVALUATE_EVERY
+        # Judged when something changed, the poll failed, or a rule that reads the clock
+        # (backup staleness, scrub age) can have changed its verdict since the last time.
+        due = facts.judge_due_at is None or ctx.now >= facts.judge_due_at
         judge = error is not None or ctx.dirty or due
-        if judge:
-            facts.evaluated_at = ctx.now
         if facts.pk is None or _facts_snapshot(facts) != before:
             facts.save()
         if status != PollRun.Status.OK or ctx.events:
@@ -331,7 +383,8 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
         )
         finding_count = None
         if judge:
-            scopes, finding_count = evaluate_and_store(locked, now=ctx.now)
+            scopes, finding_count, due_at = evaluate_and_store(locked, now=ctx.now)
+            HostFacts.objects.filter(pk=facts.pk).update(evaluated_at=ctx.now, judge_due_at=due_at)
             if scopes:  # only a changed judgement concerns the alerts
                 transaction.on_commit(lambda: findings_updated.send(sender=Host, scopes=scopes))
     return PollOutcome(

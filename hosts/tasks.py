@@ -15,11 +15,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hosts.findings import evaluate_stale_polls
-from hosts.models import Host, MetricSample, PollRun
+from hosts.models import ClusterMember, Host, MetricSample, PollRun
 from hosts.polling import poll_host as run_poll
 from hosts.signals import findings_updated
 from nyiops.tasks import nyiops_task
@@ -79,6 +79,7 @@ def poll_host(host_id: int, claim: str) -> str:
     the retry."""
     host = (
         Host.objects.select_related("credential")
+        .annotate(in_cluster=Exists(ClusterMember.objects.filter(host=OuterRef("pk"))))
         .filter(pk=host_id, poll_claim=claim, enabled=True)
         .first()
     )
