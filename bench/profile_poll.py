@@ -7,8 +7,10 @@ Starts fleetsim (demo fleet plus --extra generated hosts) on loopback, imports i
 into DATABASE_URL (default: SQLite under var/bench/profile/), warms every host with two polls
 (connections open, rows stored, findings judged), then runs --rounds more polls of every host
 through the Celery task's own code (`hosts.tasks.poll_host`, claim and all, in this process)
-and reports the process CPU time per poll by role (time.process_time, which includes
-fleetsim's share only if it ran in this process: it does not) and a cProfile of those rounds.
+and reports the process CPU time per poll by role (time.process_time: this process, all
+its threads, so paramiko's too; fleetsim runs in its own process), the CPU per call of each
+part of an unchanged poll measured alone, and a cProfile of --rounds more rounds (profiled
+apart: the profiler costs more than an unchanged poll).
 Nothing here is a test: numbers depend on the machine's load, printed beside them.
 """
 
@@ -76,6 +78,59 @@ def poll_all(hosts, stats=None) -> None:
             stats[role_of[pk]].append((time.process_time() - t0) * 1000)
 
 
+def components(hosts, n: int) -> dict[str, float]:
+    """CPU per call of the parts of an unchanged poll, each alone, on one web host."""
+    from django.db.models import Exists, OuterRef
+
+    from hosts.models import ClusterMember, Host
+    from hosts.polling import CONNECTIONS, plan_for, ssh_target
+
+    host = next(h for h in hosts if h.roles == ["web"])
+    host = Host.objects.select_related("credential").get(pk=host.pk)
+    plan = plan_for(host, [], in_cluster=False)
+    target, script = ssh_target(host), plan.script()
+    out = {}
+
+    def timed(name, fn):
+        fn()
+        t0 = time.process_time()
+        for _ in range(n):
+            fn()
+        out[name] = (time.process_time() - t0) * 1000 / n
+
+    timed("ssh exec (persistent connection)", lambda: CONNECTIONS.run(target, script))
+    stdout = CONNECTIONS.run(target, script).stdout
+    try:  # absent before the fast path existed (a before/after run on an older tree)
+        from hosts.fingerprints import poll_digest, section_fingerprint
+    except ImportError:
+        return out
+    timed(
+        "split + fingerprints",
+        lambda: [
+            poll_digest(
+                (s.command.key, section_fingerprint(s.command.kind, s.output, s.exit_status))
+                for s in plan.split(stdout)[0]
+            )
+        ],
+    )
+    timed(
+        "task SELECT (host, credential, in_cluster)",
+        lambda: (
+            Host.objects.select_related("credential")
+            .annotate(in_cluster=Exists(ClusterMember.objects.filter(host=OuterRef("pk"))))
+            .filter(pk=host.pk, enabled=True)
+            .first()
+        ),
+    )
+    timed(
+        "fast-path UPDATE (no row matched)",
+        lambda: Host.objects.filter(pk=host.pk, facts__poll_digest="x").update(
+            last_poll_duration_ms=1
+        ),
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--extra", type=int, default=40)
@@ -109,11 +164,15 @@ def main() -> None:
         poll_all(hosts)
         poll_all(hosts)
         stats: dict[str, list[float]] = defaultdict(list)
+        for _ in range(args.rounds):
+            poll_all(hosts, stats)
+        # Profiled separately: cProfile itself costs more CPU than an unchanged poll.
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(args.rounds):
-            poll_all(hosts, stats)
+            poll_all(hosts)
         profile.disable()
+        parts = components(hosts, args.rounds * 20)
     finally:
         fleet.terminate()
         fleet.wait(timeout=30)
@@ -133,6 +192,8 @@ def main() -> None:
             f"p95 {percentile(values, 95):.2f}",
             file=out,
         )
+    for name, value in parts.items():
+        print(f"component {name}: {value:.3f} ms CPU per call", file=out)
     pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.top)
     pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.top)
     args.out.write_text(out.getvalue())
