@@ -8,23 +8,29 @@ host can never forge a section boundary.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import shlex
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from hosts.choices import Reachability
 from hosts.findings import evaluate_and_store
 from hosts.fingerprints import COUNTER_KINDS, poll_digest, section_fingerprint
-from hosts.models import BackupJob, Host, HostFacts, PollRun, StatusEvent
+from hosts.models import BackupJob, ClusterMember, Host, HostFacts, PollRun, StatusEvent
 from hosts.observe import METRICS_EVERY, store_poll
 from hosts.observe_common import PollContext
 from hosts.signals import findings_updated
 from hosts.ssh import ConnectionPool, HostKey, HostKeyChanged, HostKeyUnknown, SSHError, SSHTarget
+
+log = logging.getLogger(__name__)
 
 # The -o columns the poller asks for; the parsers are told them because -H prints no header.
 ZPOOL_LIST_COLUMNS = ("name", "size", "alloc", "free", "frag", "cap", "health")
@@ -397,3 +403,67 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
         findings=finding_count,
         subsystem_errors=dict(facts.subsystem_errors) if error is None else {},
     )
+
+
+# --- claimed polls, one or a batch ----------------------------------------------------------
+
+
+def poll_claimed(host_id: int, claim: str) -> str:
+    """Poll one host if `claim` is still its current claim; a one-line summary back.
+
+    A duplicate or late delivery finds another claim (or none) and does nothing."""
+    host = (
+        Host.objects.select_related("credential")
+        .annotate(in_cluster=Exists(ClusterMember.objects.filter(host=OuterRef("pk"))))
+        .filter(pk=host_id, poll_claim=claim, enabled=True)
+        .first()
+    )
+    if host is None:
+        return f"host {host_id}: stale claim, another poll owns it"
+    try:
+        outcome = poll_host(host, claim=claim)  # releases the claim in its own transaction
+    except BaseException:
+        # Release it anyway (a DB error, the soft time limit) so the host is polled again at
+        # its next due time instead of after the lease.
+        Host.objects.filter(pk=host_id, poll_claim=claim).update(poll_claimed_until=None)
+        raise
+    return outcome.summary()
+
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+_EXECUTOR_LOCK = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _EXECUTOR
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None:
+            _EXECUTOR = ThreadPoolExecutor(
+                max_workers=settings.NYIOPS_POLL_THREADS, thread_name_prefix="poll"
+            )
+        return _EXECUTOR
+
+
+def _poll_in_thread(host_id: int, claim: str) -> str:
+    # Each poll thread keeps its own database connection (CONN_MAX_AGE), checked as a
+    # Celery task thread's is, before and after each use.
+    close_old_connections()
+    try:
+        return poll_claimed(host_id, claim)
+    except Exception as exc:
+        log.exception("poll of host %s failed", host_id)
+        return f"host {host_id}: poll failed: {type(exc).__name__}"
+    finally:
+        close_old_connections()
+
+
+def poll_claimed_batch(claims: list[tuple[int, str]]) -> list[str]:
+    """Poll a batch of claimed hosts side by side on this process's poll threads
+    (NYIOPS_POLL_THREADS) and wait for all of them.
+
+    One Celery task per batch instead of per host: the broker round trips and the worker's
+    per-task bookkeeping cost more CPU than an unchanged poll. A slow or hung host holds
+    one poll thread until its SSH deadlines, never the other hosts of its batch, and each
+    host is stored the moment its own poll ends."""
+    futures = [_executor().submit(_poll_in_thread, pk, token) for pk, token in claims]
+    return [future.result() for future in futures]

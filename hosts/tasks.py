@@ -2,25 +2,24 @@
 
 Beat runs `dispatch_due_polls` every NYIOPS_DISPATCH_INTERVAL seconds. It claims hosts whose
 `next_poll_at` is due with a conditional UPDATE (a claim token and a lease), and sends one
-`poll_host` task per host. A duplicate or late delivery finds its token no longer current
-and does nothing; a worker killed mid-poll leaves the claim to expire, and the next sweep
+`poll_hosts` task per batch of NYIOPS_POLL_BATCH hosts (`poll_host` polls a single one).
+A duplicate or late delivery finds its token no longer current and does nothing; a worker killed mid-poll leaves the claim to expire, and the next sweep
 re-claims the host (acks_late + reject_on_worker_lost also redeliver the task itself).
 """
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from hosts.findings import evaluate_stale_polls
-from hosts.models import ClusterMember, Host, MetricSample, PollRun
-from hosts.polling import poll_host as run_poll
+from hosts.models import Host, MetricSample, PollRun
+from hosts.polling import poll_claimed, poll_claimed_batch
 from hosts.signals import findings_updated
 from nyiops.tasks import nyiops_task
 
@@ -58,41 +57,42 @@ def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, st
     return [(pk, token) for pk, _ in claimed]
 
 
+def send_polls(claimed: list[tuple[int, str]], *, spread: float) -> int:
+    """Send the claimed polls in batches of NYIOPS_POLL_BATCH, over one broker connection.
+
+    Batch i starts after a delay spread evenly inside `spread` seconds, so a fleet due
+    together is not polled in one burst; `expires` drops polls that a backlog would run
+    too late (the next sweep claims them again). Returns the number of tasks sent."""
+    size = max(1, settings.NYIOPS_POLL_BATCH)
+    batches = [claimed[i : i + size] for i in range(0, len(claimed), size)]
+    with poll_hosts.app.producer_or_acquire() as producer:
+        for i, batch in enumerate(batches):
+            countdown = spread * i / len(batches) if spread > 0 else 0
+            poll_hosts.apply_async((batch,), countdown=countdown, expires=60, producer=producer)
+    return len(batches)
+
+
 @nyiops_task(queue="poll", soft_time_limit=20, time_limit=30, retry=None)
 def dispatch_due_polls() -> str:
     claimed = claim_due_hosts()
-    spread = max(0.0, settings.NYIOPS_DISPATCH_INTERVAL)
-    for pk, token in claimed:
-        # Jitter inside one dispatch interval so a fleet due together is not polled in a
-        # single burst; `expires` drops polls that a backlog would run too late.
-        poll_host.apply_async(
-            (pk, token),
-            countdown=random.uniform(0, spread),
-            expires=60,
-        )
-    return f"dispatched {len(claimed)} polls"
+    tasks = send_polls(claimed, spread=max(0.0, settings.NYIOPS_DISPATCH_INTERVAL))
+    return f"dispatched {len(claimed)} polls in {tasks} tasks"
+
+
+@nyiops_task(queue="poll", soft_time_limit=45, time_limit=55, retry=None)
+def poll_hosts(claims: list[list]) -> str:
+    """Poll a batch of claimed hosts ([host_id, claim] pairs), side by side. Not retried:
+    the next sweep is the retry."""
+    summaries = poll_claimed_batch([(int(pk), str(token)) for pk, token in claims])
+    stale = sum("stale claim" in s for s in summaries)
+    return f"{len(summaries)} polls ({stale} stale claims): " + "; ".join(summaries)[:500]
 
 
 @nyiops_task(queue="poll", soft_time_limit=45, time_limit=55, retry=None)
 def poll_host(host_id: int, claim: str) -> str:
     """Poll one host if `claim` is still its current claim. Not retried: the next sweep is
     the retry."""
-    host = (
-        Host.objects.select_related("credential")
-        .annotate(in_cluster=Exists(ClusterMember.objects.filter(host=OuterRef("pk"))))
-        .filter(pk=host_id, poll_claim=claim, enabled=True)
-        .first()
-    )
-    if host is None:
-        return f"host {host_id}: stale claim, another poll owns it"
-    try:
-        outcome = run_poll(host, claim=claim)  # releases the claim in its own transaction
-    except BaseException:
-        # Release it anyway (a DB error, the soft time limit) so the host is polled again at
-        # its next due time instead of after the lease.
-        Host.objects.filter(pk=host_id, poll_claim=claim).update(poll_claimed_until=None)
-        raise
-    return outcome.summary()
+    return poll_claimed(host_id, claim)
 
 
 def record_lost_polls(now=None) -> int:

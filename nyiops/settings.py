@@ -302,6 +302,10 @@ NYIOPS_BASE_URL = env.str("NYIOPS_BASE_URL", default="http://127.0.0.1:8000").rs
 # Polling (the due-time column lives on Host; beat only runs the dispatcher sweep).
 NYIOPS_DISPATCH_INTERVAL = env.float("NYIOPS_DISPATCH_INTERVAL", default=2.0)
 NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=60)
+# Hosts per poll task, and the threads per worker process that poll a batch's hosts side
+# by side (docs/polling.md: one Celery task per host cost more than an unchanged poll).
+NYIOPS_POLL_BATCH = env.int("NYIOPS_POLL_BATCH", default=20)
+NYIOPS_POLL_THREADS = env.int("NYIOPS_POLL_THREADS", default=16)
 NYIOPS_SSH_TIMEOUTS = {
     "connect": env.float("NYIOPS_SSH_CONNECT_TIMEOUT", default=5.0),
     "banner": env.float("NYIOPS_SSH_BANNER_TIMEOUT", default=10.0),

@@ -28,6 +28,7 @@ from hosts.models import (
     ZPoolDevice,
 )
 from hosts.tasks import poll_host as poll_task
+from hosts.tasks import poll_hosts, send_polls
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db]
 
@@ -222,3 +223,45 @@ def test_a_failed_backup_is_stored_and_judged_in_the_next_poll(fleet):
 
     assert BackupRun.objects.filter(job__name="acme-web2", exit_code=255).exists()
     assert findings("backup_failed", dedup_key="backup_failed:job:acme-web2")
+
+
+def claim(*names: str) -> list[tuple[int, str]]:
+    token = str(uuid.uuid4())
+    until = timezone.now() + timedelta(minutes=1)
+    Host.objects.filter(name__in=names).update(poll_claim=token, poll_claimed_until=until)
+    return [(pk, token) for pk in Host.objects.filter(name__in=names).values_list("pk", flat=True)]
+
+
+@pytest.mark.django_db(transaction=True)  # the batch's poll threads use their own connections
+def test_a_batch_polls_its_hosts_side_by_side_and_a_slow_host_holds_only_its_own(fleet, settings):
+    # Long enough that the other hosts' polls end first even on a loaded machine.
+    settings.NYIOPS_SSH_TIMEOUTS = {"connect": 1.0, "banner": 4.0, "auth": 4.0, "command": 4.0}
+    fleet.inject("web2", "slow", "30")
+    claims = claim("web1", "web2", "web3", "fw1a")
+    stale = (Host.objects.get(name="lb1a").pk, "not-the-current-claim")
+
+    summary = poll_hosts([*claims, stale])
+
+    hosts = {h.name: h for h in Host.objects.filter(name__in=["web1", "web2", "web3", "fw1a"])}
+    assert "5 polls (1 stale claims)" in summary
+    assert {n for n, h in hosts.items() if h.reachability == "ok"} == {"web1", "web3", "fw1a"}
+    assert hosts["web2"].reachability == "unknown"
+    assert all(h.poll_claimed_until is None for h in hosts.values())
+    # The slow host held one poll thread: the others were stored before its deadline ran out.
+    assert max(hosts[n].last_poll_at for n in ("web1", "web3", "fw1a")) < hosts["web2"].last_poll_at
+    assert Host.objects.get(name="lb1a").last_poll_at is None
+
+
+def test_due_polls_are_sent_in_batches_spread_over_the_dispatch_interval(settings, monkeypatch):
+    settings.NYIOPS_POLL_BATCH = 3
+    sent = []
+    monkeypatch.setattr(
+        poll_hosts, "apply_async", lambda args, **kw: sent.append((args[0], kw["countdown"]))
+    )
+    claimed = [(pk, "token") for pk in range(1, 8)]
+
+    tasks = send_polls(claimed, spread=2.0)
+
+    assert tasks == 3
+    assert [batch for batch, _ in sent] == [claimed[0:3], claimed[3:6], claimed[6:7]]
+    assert [countdown for _, countdown in sent] == pytest.approx([0, 2 / 3, 4 / 3])
