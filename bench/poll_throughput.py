@@ -7,8 +7,9 @@ For each fleet size N it starts fleetsim (the demo fleet plus N-20 generated hos
 own process, imports its inventory into a fresh PostgreSQL database, starts a real Celery
 worker (thread pool) on Redis, and then, per sweep: marks every host due, claims them the
 way the beat dispatcher does, sends the poll tasks as it does (`send_polls`: batches of
-NYIOPS_POLL_BATCH hosts) and waits until every host's poll is stored and judged. Reported: sweep time, polls/s, p50/p95 of each poll's SSH time
-and of its dispatch-to-stored time, worker CPU seconds and RSS, then the worker's idle CPU
+NYIOPS_POLL_BATCH hosts) and waits until every host's poll is stored and judged.
+Reported: sweep time, polls/s, p50/p95 of each poll's SSH time and of its dispatch-to-stored
+time, worker CPU seconds and RSS, then the worker's idle CPU
 and RSS while it holds N persistent connections. Ansible (ansible-core, installed into its
 own venv under var/bench/) runs each host's same poll script with `-m raw -f 50`.
 

@@ -2,9 +2,10 @@
 
 Beat runs `dispatch_due_polls` every NYIOPS_DISPATCH_INTERVAL seconds. It claims hosts whose
 `next_poll_at` is due with a conditional UPDATE (a claim token and a lease), and sends one
-`poll_hosts` task per batch of NYIOPS_POLL_BATCH hosts (`poll_host` polls a single one).
-A duplicate or late delivery finds its token no longer current and does nothing; a worker killed mid-poll leaves the claim to expire, and the next sweep
-re-claims the host (acks_late + reject_on_worker_lost also redeliver the task itself).
+`poll_hosts` task per batch of NYIOPS_POLL_BATCH hosts (`poll_host` polls a single one). A
+duplicate or late delivery finds its token no longer current and does nothing; a worker
+killed mid-poll leaves the claim to expire, and the next sweep re-claims the host
+(acks_late + reject_on_worker_lost also redeliver the task itself).
 """
 
 from __future__ import annotations
