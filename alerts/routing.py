@@ -11,7 +11,7 @@ from alerts.models import (
     OnCallSchedule,
     RoutingRule,
 )
-from hosts.models.events import SEVERITY_RANK
+from hosts.models.findings import SEVERITY_RANK
 
 
 def choose_policy(alert: Alert) -> EscalationPolicy | None:

@@ -14,8 +14,8 @@ from alerts import dashboard, links, services
 from alerts import messages as alert_messages
 from alerts.forms import AckForm, AlertFilterForm, BulkAckForm, ResolveForm
 from alerts.models import Alert
-from customers.roles import is_staff_role
 from nyiops.access import staff_required
+from nyiops.roles import is_staff_role
 
 PAGE_SIZE = 100
 

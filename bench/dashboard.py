@@ -34,9 +34,9 @@ from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from customers.roles import NOC, ensure_role_groups  # noqa: E402
 from hosts.models import Cluster, Host, Jail  # noqa: E402
 from hosts.views import VERSION_HEADER, WIDGETS  # noqa: E402
+from nyiops.roles import NOC, ensure_role_groups  # noqa: E402
 from tests.dashboard.factories import seed_fleet  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 

@@ -187,7 +187,7 @@ def run_ansible(venv: Path, workdir: Path, fleet_state: Path) -> list[dict]:
     import yaml
 
     from hosts.models import BackupJob, Host
-    from hosts.polling import plan_for
+    from hosts.polling.plan import plan_for
 
     inventory = yaml.safe_load((fleet_state / "inventory.yaml").read_text())
     known_hosts, hosts = [], {}

@@ -83,7 +83,8 @@ def components(hosts, n: int) -> dict[str, float]:
     from django.db.models import Exists, OuterRef
 
     from hosts.models import ClusterMember, Host
-    from hosts.polling import CONNECTIONS, plan_for, ssh_target
+    from hosts.polling.plan import plan_for
+    from hosts.polling.run import CONNECTIONS, ssh_target
 
     host = next(h for h in hosts if h.roles == ["web"])
     host = Host.objects.select_related("credential").get(pk=host.pk)
@@ -101,7 +102,7 @@ def components(hosts, n: int) -> dict[str, float]:
     timed("ssh exec (persistent connection)", lambda: CONNECTIONS.run(target, script))
     stdout = CONNECTIONS.run(target, script).stdout
     try:  # absent before the fast path existed (a before/after run on an older tree)
-        from hosts.fingerprints import poll_digest, section_fingerprint
+        from hosts.polling.fingerprints import poll_digest, section_fingerprint
     except ImportError:
         return out
     timed(

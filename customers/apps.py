@@ -6,6 +6,6 @@ class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self):
-        from customers.roles import ensure_role_groups
+        from nyiops.roles import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, dispatch_uid="customers.ensure_role_groups")

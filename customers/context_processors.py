@@ -1,5 +1,5 @@
-from customers.roles import is_noc, is_oncall, is_staff_role
 from customers.scoping import customer_of
+from nyiops.roles import is_noc, is_oncall, is_staff_role
 
 
 def roles(request):

@@ -3,9 +3,9 @@
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from customers.access import customer_required
 from customers.scoping import customer_of, scope
 from hosts.models import Cluster, Host
-from nyiops.access import customer_required
 
 
 @customer_required

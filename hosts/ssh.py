@@ -24,7 +24,7 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hosts.keys import fingerprint
+from hosts.inventory.keys import fingerprint
 
 log = logging.getLogger(__name__)
 

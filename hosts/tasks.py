@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from hosts.findings import evaluate_stale_polls
+from hosts.health.store import evaluate_stale_polls
 from hosts.models import Host, MetricSample, PollRun
-from hosts.polling import poll_claimed, poll_claimed_batch
+from hosts.polling.run import poll_claimed, poll_claimed_batch
 from hosts.signals import findings_updated
 from nyiops.tasks import nyiops_task
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 from hosts.choices import HostRole
-from hosts.keys import KeyFormatError, parse_public_key
+from hosts.inventory.keys import KeyFormatError, parse_public_key
 
 host_name_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9.-]{0,62}$",

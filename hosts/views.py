@@ -15,8 +15,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from customers.models import Customer
-from hosts import dashboard, dashboard_detail, services
 from hosts.choices import ClusterKind
+from hosts.dashboard import detail
+from hosts.dashboard.backups import backups as backups_widget
+from hosts.dashboard.clusters import clusters as clusters_widget
+from hosts.dashboard.common import Filters, filter_options, parse_filters
+from hosts.dashboard.findings import findings as findings_widget
+from hosts.dashboard.hosts import hosts_attention
+from hosts.dashboard.overview import overview as overview_widgets
+from hosts.dashboard.search import search as search_results
+from hosts.dashboard.storage import storage as storage_widget
+from hosts.inventory import services
 from hosts.models import BackupJob, Cluster, HaproxyBackend, Host, Mirror, ZPool
 from nyiops.access import noc_required, staff_required
 
@@ -24,25 +33,25 @@ VERSION_HEADER = "X-Nyiops-Version"
 
 # name -> (context function (filters, *, known=version) -> dict, partial template, seconds)
 WIDGETS = {
-    "findings": (dashboard.findings, "hosts/partials/findings.html", 10),
+    "findings": (findings_widget, "hosts/partials/findings.html", 10),
     "firewalls": (
-        partial(dashboard.clusters, kind=ClusterKind.FIREWALL),
+        partial(clusters_widget, kind=ClusterKind.FIREWALL),
         "hosts/partials/clusters.html",
         10,
     ),
     "loadbalancers": (
-        partial(dashboard.clusters, kind=ClusterKind.LOADBALANCER),
+        partial(clusters_widget, kind=ClusterKind.LOADBALANCER),
         "hosts/partials/clusters.html",
         15,
     ),
     "jailservices": (
-        partial(dashboard.clusters, kind=ClusterKind.JAIL_SERVICE),
+        partial(clusters_widget, kind=ClusterKind.JAIL_SERVICE),
         "hosts/partials/clusters.html",
         30,
     ),
-    "storage": (dashboard.storage, "hosts/partials/storage.html", 30),
-    "backups": (dashboard.backups, "hosts/partials/backups.html", 60),
-    "hosts": (dashboard.hosts_attention, "hosts/partials/hosts.html", 15),
+    "storage": (storage_widget, "hosts/partials/storage.html", 30),
+    "backups": (backups_widget, "hosts/partials/backups.html", 60),
+    "hosts": (hosts_attention, "hosts/partials/hosts.html", 15),
 }
 
 
@@ -58,7 +67,7 @@ def unchanged(request, version: str) -> bool:
 
 
 def widget_context(
-    name: str, filters: dashboard.Filters, data: dict | None = None, known: str | None = None
+    name: str, filters: Filters, data: dict | None = None, known: str | None = None
 ) -> dict:
     func, template, every = WIDGETS[name]
     qs = filters.querystring()
@@ -82,15 +91,15 @@ def page_flags() -> dict:
 @staff_required
 @require_GET
 def overview(request):
-    filters = dashboard.parse_filters(request.GET)
-    data = dashboard.overview(filters)
+    filters = parse_filters(request.GET)
+    data = overview_widgets(filters)
     widgets = {name: widget_context(name, filters, data[name]) for name in WIDGETS}
     return render(
         request,
         "hosts/overview.html",
         {
             "filters": filters,
-            "options": dashboard.filter_options(),
+            "options": filter_options(),
             "widgets": widgets,
             "wall": request.GET.get("wall") == "1",
             "qs": filters.querystring(),
@@ -106,7 +115,7 @@ def widget(request, name: str):
     unchanged widget costs its queries but no rendering and no swap."""
     if not is_partial(request):
         return redirect(reverse("hosts:overview") + "?" + request.GET.urlencode())
-    filters = dashboard.parse_filters(request.GET)
+    filters = parse_filters(request.GET)
     ctx = widget_context(name, filters, known=request.headers.get(VERSION_HEADER))
     if ctx["w"].get("unchanged") or unchanged(request, ctx["w"]["version"]):
         return HttpResponse(status=204)
@@ -118,11 +127,11 @@ def widget(request, name: str):
 @staff_required
 @require_GET
 def search(request):
-    filters = dashboard.parse_filters(request.GET)
+    filters = parse_filters(request.GET)
     return render(
         request,
         "hosts/search.html",
-        {"filters": filters, "results": dashboard.search(filters.q), **page_flags()},
+        {"filters": filters, "results": search_results(filters.q), **page_flags()},
     )
 
 
@@ -163,12 +172,12 @@ def cluster(request, cluster_id: int):
     obj = get_object_or_404(Cluster.objects.select_related("customer"), pk=cluster_id)
     return _live_or_page(
         request,
-        dashboard_detail.cluster_health(obj),
+        detail.cluster_health(obj),
         reverse("hosts:cluster-health", args=[obj.pk]),
         10,
         "hosts/partials/cluster_health.html",
         "hosts/cluster.html",
-        lambda: dashboard_detail.cluster_detail(obj),
+        lambda: detail.cluster_detail(obj),
     )
 
 
@@ -186,12 +195,12 @@ def host(request, host_id: int):
     obj = get_object_or_404(Host.objects.select_related("customer", "site"), pk=host_id)
     return _live_or_page(
         request,
-        dashboard_detail.host_status(obj),
+        detail.host_status(obj),
         reverse("hosts:host-status", args=[obj.pk]),
         10,
         "hosts/partials/host_status.html",
         "hosts/host.html",
-        lambda: dashboard_detail.host_detail(obj),
+        lambda: detail.host_detail(obj),
     )
 
 
@@ -229,7 +238,7 @@ def host_key(request, host_id: int):
 @require_GET
 def mirror(request, mirror_id: int):
     obj = get_object_or_404(Mirror.objects.select_related("host"), pk=mirror_id)
-    ctx = dashboard_detail.mirror_detail(obj)
+    ctx = detail.mirror_detail(obj)
     return render(request, "hosts/mirror.html", {**ctx, **page_flags()})
 
 
@@ -237,7 +246,7 @@ def mirror(request, mirror_id: int):
 @require_GET
 def pool(request, pool_id: int):
     obj = get_object_or_404(ZPool.objects.select_related("host"), pk=pool_id)
-    ctx = dashboard_detail.pool_detail(obj)
+    ctx = detail.pool_detail(obj)
     return render(request, "hosts/pool.html", {**ctx, **page_flags()})
 
 
@@ -245,7 +254,7 @@ def pool(request, pool_id: int):
 @require_GET
 def backend(request, backend_id: int):
     obj = get_object_or_404(HaproxyBackend.objects.select_related("host"), pk=backend_id)
-    ctx = dashboard_detail.backend_detail(obj)
+    ctx = detail.backend_detail(obj)
     return render(request, "hosts/backend.html", {**ctx, **page_flags()})
 
 
@@ -253,7 +262,7 @@ def backend(request, backend_id: int):
 @require_GET
 def backup_job(request, job_id: int):
     obj = get_object_or_404(BackupJob.objects.select_related("source", "target"), pk=job_id)
-    ctx = dashboard_detail.backup_job_detail(obj)
+    ctx = detail.backup_job_detail(obj)
     return render(request, "hosts/backup_job.html", {**ctx, **page_flags()})
 
 
@@ -261,5 +270,5 @@ def backup_job(request, job_id: int):
 @require_GET
 def customer(request, customer_id: int):
     obj = get_object_or_404(Customer, pk=customer_id)
-    ctx = dashboard_detail.customer_detail(obj)
+    ctx = detail.customer_detail(obj)
     return render(request, "hosts/customer.html", {**ctx, **page_flags()})

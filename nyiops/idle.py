@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.utils import timezone
 
-from customers.roles import is_wallboard
+from nyiops.roles import is_wallboard
 
 SESSION_KEY = "nyiops_last_activity"
 POLL_HEADER = "HTTP_X_NYIOPS_POLL"

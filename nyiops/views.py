@@ -4,8 +4,8 @@ from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
-from customers.roles import is_staff_role
 from customers.scoping import customer_of
+from nyiops.roles import is_staff_role
 
 
 @login_required

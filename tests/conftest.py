@@ -6,7 +6,7 @@ Personas (Healthchecks style): `noc_user` runs the fleet, `oncall_user` handles 
 import pytest
 from django.contrib.auth.models import Group
 
-from customers.roles import CUSTOMER, NOC, ONCALL, ensure_role_groups
+from nyiops.roles import CUSTOMER, NOC, ONCALL, ensure_role_groups
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory
 
 

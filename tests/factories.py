@@ -2,7 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from customers.models import Customer, Membership
-from hosts.keys import public_line_from_private
+from hosts.inventory.keys import public_line_from_private
 from hosts.models import BackupJob, Cluster, ClusterMember, Host, Site, SSHCredential
 
 

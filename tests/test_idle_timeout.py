@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.roles import WALLBOARD
+from nyiops.roles import WALLBOARD
 
 pytestmark = pytest.mark.django_db
 POLL = {"HTTP_X_NYIOPS_POLL": "1", "HTTP_HX_REQUEST": "true"}

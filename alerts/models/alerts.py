@@ -15,7 +15,7 @@ from django.db.models import Q
 from alerts.choices import STATE_BADGE, AlertState, EventKind, Severity
 from customers.models import Customer
 from hosts.models import Cluster, Host
-from hosts.models.events import SEVERITY_RANK
+from hosts.models.findings import SEVERITY_RANK
 
 
 def new_token() -> str:

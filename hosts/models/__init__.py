@@ -1,17 +1,13 @@
 from hosts.models.backups import BackupJob, BackupRun
-from hosts.models.events import Finding, MetricSample, PollRun, Severity, StatusEvent
+from hosts.models.carp import CarpVhid
+from hosts.models.events import MetricSample, PollRun, StatusEvent
+from hosts.models.findings import Finding, Severity
+from hosts.models.gmirror import Mirror, MirrorComponent
+from hosts.models.haproxy import HaproxyBackend, HaproxyServer
 from hosts.models.inventory import Cluster, ClusterMember, Host, Site, SSHCredential
-from hosts.models.observed import (
-    CarpVhid,
-    HaproxyBackend,
-    HaproxyServer,
-    HostFacts,
-    Jail,
-    Mirror,
-    MirrorComponent,
-    ZPool,
-    ZPoolDevice,
-)
+from hosts.models.jails import Jail
+from hosts.models.observed import HostFacts
+from hosts.models.zpool import ZPool, ZPoolDevice
 
 __all__ = [
     "BackupJob",

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from hosts.choices import ClusterKind, HostRole, MemberRole, Reachability
-from hosts.keys import fingerprint, parse_public_key, public_line_from_private
+from hosts.inventory.keys import fingerprint, parse_public_key, public_line_from_private
 from hosts.validators import (
     host_name_validator,
     ssh_user_validator,

@@ -14,8 +14,8 @@ from alerts.models import (
     OnCallSchedule,
     ScheduleMember,
 )
-from customers.roles import NOC
 from hosts.models import Finding
+from nyiops.roles import NOC
 from tests.factories import ClusterFactory
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from alerts import routing, services
 from alerts.choices import AlertState
 from alerts.models import Alert, EscalationPolicy, NotificationChannel, OnCallSchedule
-from customers.roles import NOC, ONCALL, ensure_role_groups
+from nyiops.roles import NOC, ONCALL, ensure_role_groups
 from tests.alerts.factories import FindingFactory
 from tests.factories import HostFactory, UserFactory
 

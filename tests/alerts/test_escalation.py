@@ -10,8 +10,8 @@ from django.utils import timezone
 from alerts import paging, services, sweeps
 from alerts.choices import AlertState, EventKind, NotificationStatus
 from alerts.models import Alert, Heartbeat, Notification
-from customers.roles import NOC
 from hosts.models import Finding
+from nyiops.roles import NOC
 from tests.alerts.conftest import deliver_pending, run_due
 from tests.alerts.factories import FindingFactory, failover_finding
 from tests.factories import HostFactory, UserFactory

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from fleetsim.testing import running_fleet
 from hosts.models import Cluster, Host
-from hosts.polling import CONNECTIONS, poll_host
+from hosts.polling.run import CONNECTIONS, poll_host
 
 pytestmark = [pytest.mark.browser, pytest.mark.sim, pytest.mark.django_db(transaction=True)]
 DEMO_SPEC = Path(__file__).resolve().parents[2] / "demo" / "fleet.yaml"

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from hosts import charts
-from hosts.dashboard_clusters import (
+from hosts.dashboard import charts
+from hosts.dashboard.clusters import (
     MemberView,
     Verdict,
     failover_verdict,

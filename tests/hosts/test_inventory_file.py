@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from audit.models import AuditRecord
 from customers.models import Customer
-from hosts.inventory_file import InventoryError, export_inventory, import_inventory
+from hosts.inventory.file import InventoryError, export_inventory, import_inventory
 from hosts.models import BackupJob, Cluster, Host, SSHCredential
 from tests.factories import make_private_key, make_public_key_line
 

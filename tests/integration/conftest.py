@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from fleetsim.testing import running_fleet
 from hosts.models import Host
-from hosts.polling import CONNECTIONS, poll_host
+from hosts.polling.run import CONNECTIONS, poll_host
 
 DEMO_SPEC = Path(__file__).resolve().parents[2] / "demo" / "fleet.yaml"
 

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from hosts.choices import Reachability
+from hosts.inventory.services import approve_host_key
 from hosts.models import (
     BackupRun,
     CarpVhid,
@@ -16,7 +17,6 @@ from hosts.models import (
     StatusEvent,
     ZPool,
 )
-from hosts.services import approve_host_key
 from hosts.tasks import claim_due_hosts, sweep_poll_health
 from hosts.tasks import poll_host as poll_task
 from tests.integration.conftest import poll, poll_all

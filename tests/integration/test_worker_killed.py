@@ -29,7 +29,7 @@ from kombu import Connection
 import hosts.tasks
 from hosts.choices import Reachability
 from hosts.models import CarpVhid, Host, PollRun, StatusEvent
-from hosts.polling import CONNECTIONS
+from hosts.polling.run import CONNECTIONS
 from hosts.tasks import claim_due_hosts, sweep_poll_health
 from hosts.tasks import poll_host as poll_task
 from tests.integration.conftest import poll

@@ -2,7 +2,7 @@
 
 import re
 
-from hosts.fingerprints import poll_digest, section_fingerprint
+from hosts.polling.fingerprints import poll_digest, section_fingerprint
 from tests.unit.freebsd.samples import read
 
 PFCTL = read("pfctl-si__telegraf-2-states-26min.txt")

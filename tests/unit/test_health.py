@@ -2,7 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 
-from hosts.health import (
+from hosts.health.backups import evaluate_backup
+from hosts.health.carp import evaluate_cluster
+from hosts.health.host import evaluate_host
+from hosts.health.polls import evaluate_poll_stale
+from hosts.health.state import (
     BackendView,
     BackupView,
     ClusterView,
@@ -11,9 +15,7 @@ from hosts.health import (
     MirrorView,
     PoolView,
     VhidView,
-    evaluate_host,
 )
-from hosts.health_pairs import evaluate_backup, evaluate_cluster, evaluate_poll_stale
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

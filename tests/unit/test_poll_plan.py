@@ -3,7 +3,7 @@
 import shlex
 
 from hosts.models import BackupJob, Host
-from hosts.polling import PollPlan, plan_for
+from hosts.polling.plan import PollPlan, plan_for
 
 
 def firewall():

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from alerts import services
 from alerts.models import Alert
-from customers.roles import is_staff_role
+from nyiops.roles import is_staff_role
 
 
 def as_dict(alert: Alert) -> dict:

@@ -19,7 +19,7 @@ from alerts.models import (
     OnCallSchedule,
     ScheduleMember,
 )
-from customers.roles import NOC
+from nyiops.roles import NOC
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from customers.models import Customer, Membership
-from customers.roles import CUSTOMER, NOC, ONCALL, ensure_role_groups
+from nyiops.roles import CUSTOMER, NOC, ONCALL, ensure_role_groups
 
 DEMO_USERS = (
     # username, password, group, is_staff, is_superuser

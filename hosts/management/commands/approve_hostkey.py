@@ -1,8 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from hosts.inventory.services import HostKeyDecisionError, approve_host_key, reject_host_key
 from hosts.models import Host
-from hosts.services import HostKeyDecisionError, approve_host_key, reject_host_key
 
 
 class Command(BaseCommand):

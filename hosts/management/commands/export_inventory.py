@@ -1,7 +1,7 @@
 import yaml
 from django.core.management.base import BaseCommand
 
-from hosts.inventory_file import export_inventory
+from hosts.inventory.file import export_inventory
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from collections import defaultdict
 from django.core.management.base import BaseCommand
 
 from hosts.models import CarpVhid, Cluster, ClusterMember, Finding, Host
-from hosts.models.events import SEVERITY_RANK
+from hosts.models.findings import SEVERITY_RANK
 
 
 def _worst(findings) -> str:

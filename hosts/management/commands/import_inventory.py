@@ -3,7 +3,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from hosts.inventory_file import InventoryError, import_inventory, load_inventory_file
+from hosts.inventory.file import InventoryError, import_inventory, load_inventory_file
 
 
 class Command(BaseCommand):

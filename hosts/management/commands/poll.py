@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from hosts.models import Host
-from hosts.polling import poll_host
+from hosts.polling.run import poll_host
 
 
 def _poll(host: Host):

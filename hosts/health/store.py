@@ -12,7 +12,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Max, Q
 
-from hosts.health import (
+from hosts.health.backups import evaluate_backup
+from hosts.health.carp import evaluate_cluster
+from hosts.health.host import evaluate_host
+from hosts.health.polls import evaluate_poll_stale
+from hosts.health.state import (
     BackendView,
     BackupView,
     ClusterView,
@@ -21,12 +25,10 @@ from hosts.health import (
     HostView,
     MirrorView,
     PoolView,
-    Thresholds,
     VhidView,
-    evaluate_host,
 )
-from hosts.health_pairs import evaluate_backup, evaluate_cluster, evaluate_poll_stale
-from hosts.keys import fingerprint
+from hosts.health.verdicts import Thresholds
+from hosts.inventory.keys import fingerprint
 from hosts.models import (
     BackupJob,
     BackupRun,

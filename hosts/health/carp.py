@@ -1,21 +1,13 @@
-"""Health rules that need more than one host: CARP pairs and groups, and backups (pure)."""
+"""Health rules that need more than one host: CARP pairs and groups, pfsync,
+state-table divergence, config drift (pure)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from hosts.health import (
-    CRITICAL,
-    DEFAULT_THRESHOLDS,
-    INFO,
-    WARNING,
-    BackupView,
-    ClusterView,
-    Finding,
-    HostView,
-    Thresholds,
-)
+from hosts.health.state import ClusterView, Finding, HostView
+from hosts.health.verdicts import CRITICAL, DEFAULT_THRESHOLDS, WARNING, Thresholds
 
 CARP_KINDS = ("firewall", "loadbalancer", "jail-service", "vpn")
 
@@ -228,117 +220,3 @@ def _config_drift(c: ClusterView, reachable: list[HostView]) -> list[Finding]:
             differences=differences,
         )
     ]
-
-
-# rsync exit codes (rsync(1)): how bad each is for a backup.
-RSYNC_CLASSES = {
-    0: (None, "success"),
-    6: (WARNING, "daemon could not append to its log file"),
-    23: (WARNING, "partial transfer due to error"),
-    24: (WARNING, "partial transfer: source files vanished (normal on live hosts)"),
-    25: (WARNING, "--max-delete stopped deletions"),
-    255: (CRITICAL, "source unreachable (remote shell error)"),
-    10: (CRITICAL, "socket I/O error"),
-    12: (CRITICAL, "protocol data stream error"),
-    30: (CRITICAL, "timeout in data send/receive"),
-    35: (CRITICAL, "timeout waiting for daemon connection"),
-    20: (CRITICAL, "aborted by a signal"),
-    1: (CRITICAL, "syntax or usage error (configuration)"),
-    2: (CRITICAL, "protocol incompatibility (configuration)"),
-    4: (CRITICAL, "requested action not supported (configuration)"),
-    127: (CRITICAL, "rsync not found"),
-}
-
-
-def rsync_meaning(code: int | None) -> tuple[str | None, str]:
-    if code is None:
-        return (None, "running or unknown")
-    return RSYNC_CLASSES.get(code, (CRITICAL, f"rsync error {code}"))
-
-
-def evaluate_backup(
-    b: BackupView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
-) -> list[Finding]:
-    out = []
-    scope = f"host:{b.target_id}"
-    severity, meaning = rsync_meaning(b.last_exit_code)
-    if severity is not None:
-        message = f"backup {b.name} of {b.source} failed: exit {b.last_exit_code}, {meaning}"
-        if b.last_error:
-            message += f" ({b.last_error[:160]})"
-        out.append(
-            Finding(
-                "backup_failed",
-                severity,
-                scope,
-                f"backup_failed:job:{b.name}",
-                f"backup {b.name}",
-                message,
-                host_id=b.source_id,
-                details={"exit_code": b.last_exit_code, "meaning": meaning},
-            )
-        )
-    elif b.last_exit_code == 0 and b.last_snapshot_verified is False:
-        out.append(
-            Finding(
-                "backup_failed",
-                WARNING,
-                scope,
-                f"backup_failed:job:{b.name}",
-                f"backup {b.name}",
-                f"backup {b.name} of {b.source}: rsync succeeded but its snapshot "
-                "is missing on the target",
-                host_id=b.source_id,
-                details={"exit_code": 0, "meaning": "snapshot missing"},
-            )
-        )
-    limit = timedelta(minutes=b.schedule_minutes * t.backup_stale_factor)
-    reference = b.last_success_at or b.created_hint
-    if reference is not None and now - reference > limit:
-        age = now - reference
-        hours = age.total_seconds() / 3600
-        what = "last good backup" if b.last_success_at else "no good backup since tracking began"
-        out.append(
-            Finding(
-                "backup_stale",
-                WARNING,
-                scope,
-                f"backup_stale:job:{b.name}",
-                f"backup {b.name}",
-                f"backup {b.name} of {b.source}: {what} {hours:.1f} h ago "
-                f"(schedule every {b.schedule_minutes / 60:g} h)",
-                host_id=b.source_id,
-                details={"age_hours": round(hours, 1)},
-            )
-        )
-    return out
-
-
-def evaluate_poll_stale(
-    h: HostView,
-    last_poll_at: datetime | None,
-    interval: int,
-    now: datetime,
-    t: Thresholds = DEFAULT_THRESHOLDS,
-) -> list[Finding]:
-    """Polls are not happening at all (workers or beat down): the data shown is old."""
-    limit = timedelta(seconds=interval * t.poll_stale_intervals)
-    # A host never polled yet shows as "not polled yet" on its own; staleness is about
-    # data that stopped coming.
-    if last_poll_at is None or now - last_poll_at <= limit:
-        return []
-    when = "never polled" if last_poll_at is None else f"last polled {last_poll_at:%H:%M:%S}"
-    return [
-        Finding(
-            "poll_stale",
-            WARNING,
-            f"host:{h.id}",
-            f"poll_stale:host:{h.name}",
-            h.name,
-            f"{h.name}: data is stale ({when}; expected every {interval} s)",
-            host_id=h.id,
-        )
-    ]
-
-
-__all__ = ["INFO", "evaluate_backup", "evaluate_cluster", "evaluate_poll_stale", "rsync_meaning"]

@@ -10,10 +10,11 @@ from datetime import timedelta
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from hosts import charts
 from hosts.choices import ClusterKind
-from hosts.dashboard_clusters import cluster_views, digest, freshness
-from hosts.dashboard_storage import GOOD_BACKUP_EXIT
+from hosts.dashboard import charts
+from hosts.dashboard.clusters import cluster_views, freshness
+from hosts.dashboard.common import digest
+from hosts.dashboard.storage import GOOD_BACKUP_EXIT
 from hosts.models import (
     BackupJob,
     BackupRun,

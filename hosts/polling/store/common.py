@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from hosts.freebsd import ParseError, parse
 from hosts.models import Host, HostFacts, StatusEvent
-
-if TYPE_CHECKING:
-    from hosts.polling import Section
+from hosts.polling.plan import Section
 
 
 @dataclass

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from audit.services import record
 from hosts.choices import Reachability
-from hosts.keys import fingerprint
+from hosts.inventory.keys import fingerprint
 from hosts.models import Host
 
 

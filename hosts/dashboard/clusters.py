@@ -5,20 +5,31 @@ functions are pure and take only what was loaded."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
 
 from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
 
-from customers.models import Customer
-from hosts.choices import ClusterKind, HostRole, Reachability
-from hosts.models import CarpVhid, ClusterMember, Finding, HaproxyBackend, Jail, Site
+from hosts.choices import ClusterKind, Reachability
+from hosts.dashboard.common import Filters, digest, health_matches
+from hosts.models import (
+    CarpVhid,
+    Cluster,
+    ClusterMember,
+    Finding,
+    HaproxyBackend,
+    Jail,
+)
 
 TONE_RANK = {"ok": 0, "info": 0, "unknown": 1, "warning": 2, "critical": 3}
+
+
 STATE_DIFF_WARN = 0.2  # synced state tables within 20 % of each other count as matching
+
+
 STATE_DIFF_MIN = 100  # below this many states a difference says nothing
 
 
@@ -38,63 +49,6 @@ def freshness(reachability: str, last_success_at: datetime | None, interval: int
     ):
         return "stale"
     return "ok"
-
-
-# --- shared by the dashboard modules ---
-
-
-@dataclass(frozen=True)
-class Filters:
-    customer: Customer | None = None
-    site: Site | None = None
-    kind: str = ""
-    health: str = ""
-    q: str = ""
-    errors: tuple[str, ...] = ()
-
-    def querystring(self) -> str:
-        pairs = {
-            "customer": self.customer.slug if self.customer else "",
-            "site": self.site.slug if self.site else "",
-            "kind": self.kind,
-            "health": self.health,
-        }
-        return urlencode({k: v for k, v in pairs.items() if v})
-
-    @property
-    def active(self) -> bool:
-        return bool(self.customer or self.site or self.kind or self.health)
-
-
-def digest(*parts) -> str:
-    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
-
-
-def host_filter(f: Filters, prefix: str = "") -> Q:
-    """The customer/site/kind filters as a Q on Host, reached through `prefix`."""
-    q = Q()
-    if f.customer:
-        q &= Q(**{f"{prefix}customer": f.customer})
-    if f.site:
-        q &= Q(**{f"{prefix}site": f.site})
-    if f.kind in HostRole.values:
-        q &= Q(**{f"{prefix}roles__icontains": f'"{f.kind}"'})
-    elif f.kind:
-        q &= Q(**{f"{prefix}memberships__cluster__kind": f.kind})
-    return q
-
-
-# --- host freshness ---------------------------------------------------------------------
-
-
-def health_matches(tone: str, stale: bool, health: str) -> bool:
-    return {
-        "problems": tone != "ok",
-        "critical": tone == "critical",
-        "warning": tone == "warning",
-        "stale": stale,
-        "ok": tone == "ok",
-    }[health]
 
 
 def worst(*tones: str) -> str:
@@ -406,3 +360,46 @@ def summarize(kind, members, masters, backend_views, jail_counts) -> str:
     if jail_counts:
         parts.append("jails " + " + ".join(f"{run}/{tot}" for _h, run, tot in jail_counts))
     return " · ".join(parts)
+
+
+CARD_LIMIT = 12  # expanded cluster cards per widget; the worst come first
+
+
+def clusters(f: Filters, kind: str, known: str | None = None) -> dict:
+    """Every cluster of one kind as one unit, problems first. Four to six queries. When
+    `known` (the version the client holds) is still current, no views are built."""
+    now = timezone.now()
+    if f.kind and f.kind != kind:
+        data = None
+        version = digest(f.querystring())
+    else:
+        data = load_clusters(_cluster_qs(f, kind), now, {kind})
+        version = digest(data.version, f.querystring())
+    if known == version:
+        return {"version": version, "unchanged": True}
+    views = build_views(data) if data else []
+    if f.health:
+        views = [v for v in views if health_matches(v.tone, v.stale, f.health)]
+    problems = [v for v in views if v.tone != "ok"]
+    return {
+        "kind": kind,
+        "kind_label": ClusterKind(kind).label,
+        "problems": problems[:CARD_LIMIT],
+        "problems_more": max(len(problems) - CARD_LIMIT, 0),
+        # Problems past the expanded cards still show, as tiles in their own colour and word.
+        "healthy": problems[CARD_LIMIT:] + [v for v in views if v.tone == "ok"],
+        "total": len(views),
+        "generated_at": now,
+        # Tiles build their links from this prefix: a {% url %} per tile costs more.
+        "cluster_prefix": reverse("hosts:cluster", args=[0]).removesuffix("0/"),
+        "version": version,
+    }
+
+
+def _cluster_qs(f: Filters, kind: str):
+    qs = Cluster.objects.filter(kind=kind)
+    if f.customer:
+        qs = qs.filter(customer=f.customer)
+    if f.site:
+        qs = qs.filter(pk__in=Cluster.objects.filter(members__host__site=f.site).values("pk"))
+    return qs
