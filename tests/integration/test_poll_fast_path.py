@@ -27,6 +27,7 @@ from hosts.models import (
     StatusEvent,
     ZPoolDevice,
 )
+from hosts.polling.run import make_dropped_hosts_due
 from hosts.tasks import poll_host as poll_task
 from hosts.tasks import poll_hosts, send_polls
 
@@ -265,3 +266,21 @@ def test_due_polls_are_sent_in_batches_spread_over_the_dispatch_interval(setting
     assert tasks == 3
     assert [batch for batch, _ in sent] == [claimed[0:3], claimed[3:6], claimed[6:7]]
     assert [countdown for _, countdown in sent] == pytest.approx([0, 2 / 3, 4 / 3])
+
+
+@pytest.mark.django_db(transaction=True)  # the watcher thread uses its own connection
+def test_a_cluster_member_that_drops_its_connection_is_made_due_at_once(fleet):
+    later = timezone.now() + timedelta(hours=1)
+    dispatched("fw1a")
+    dispatched("web1")  # in no cluster: not watched
+    Host.objects.filter(name__in=["fw1a", "web1"]).update(next_poll_at=later)
+
+    fleet.inject("fw1a", "down")
+    fleet.inject("web1", "down")
+
+    def fw1a_due(_):
+        make_dropped_hosts_due()  # what the worker's watcher thread does every 0.5 s
+        return Host.objects.get(name="fw1a").next_poll_at <= timezone.now()
+
+    assert fleet.wait_for(fw1a_due, timeout=5)
+    assert Host.objects.get(name="web1").next_poll_at == later
