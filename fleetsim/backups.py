@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from .build import rng_for
+from .rng import rng_for
 
 RSYNC_VERSION = "3.2.7"
 KEEP_SNAPSHOTS = 14

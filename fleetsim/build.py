@@ -6,6 +6,9 @@ import hashlib
 import ipaddress
 import random
 
+from .backups import seed_history
+from .rng import rng_for
+
 GIB = 1 << 30
 DISK_BYTES = 1000204886016  # a 1 TB disk, as diskinfo reports it
 DEFAULT_RULES = [
@@ -34,11 +37,6 @@ ROLE_RULES = {
         "pass in quick proto tcp from <backup_clients> to any port = ssh flags S/SA keep state"
     ],
 }
-
-
-def rng_for(*parts) -> random.Random:
-    seed = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
-    return random.Random(int.from_bytes(seed[:8], "big"))
 
 
 def mac(name: str, idx: int) -> str:
@@ -125,8 +123,6 @@ def host(h: dict, spec: dict, now: float) -> dict:
     state["backups"] = {}
     for job in spec["backup_jobs"]:
         if job["target"] == name:
-            from .backups import seed_history  # late import: backups imports build helpers
-
             seed_history(state, job, now)
     return state
 

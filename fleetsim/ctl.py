@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import commands, dynamics, faults
+from .commands.storage import mirror_state, pool_health
 from .faults import FaultError
 from .state import Fleet, read_json
 
@@ -124,8 +125,6 @@ def heal(state_dir, target: str, kind: str | None = None, wait: float = 3.0) -> 
 def status(state_dir) -> dict:
     state_dir = Path(state_dir)
     spec = _spec(state_dir)
-    from .commands.storage import mirror_state, pool_health
-
     with offline(state_dir) as alone:
         running = not alone
     ports = read_json(state_dir / "ports.json", {})

@@ -52,6 +52,12 @@ def is_wallboard(user) -> bool:
     return _in_group(user, WALLBOARD)
 
 
+def is_customer(user) -> bool:
+    """In the Customer group. Which tenant (and whether the user has one at all) is the
+    portal's business: customers.scoping.customer_of, checked by customer_required."""
+    return _in_group(user, CUSTOMER)
+
+
 def is_staff_role(user) -> bool:
     """NOC or On-call: the people who may see the whole fleet."""
     return is_noc(user) or is_oncall(user)

@@ -1,4 +1,5 @@
-"""The command table: one module per family registers its commands here.
+"""Dispatching a command line to the command table (registry.py); one module per family
+registers its commands there.
 
 A command is ``fn(ctx, args, stdin) -> (stdout, stderr, rc)``; ``dispatch`` runs it for one
 host and applies the output faults (`garbage CMD`, `truncate CMD`).
@@ -7,35 +8,12 @@ host and applies the output faults (`garbage CMD`, `truncate CMD`).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
-TABLE: dict = {}
+from ..shell import Shell
 
-
-def command(*names):
-    def register(fn):
-        for n in names:
-            TABLE[n] = fn
-        return fn
-
-    return register
-
-
-@dataclass
-class Ctx:
-    fleet: object
-    name: str
-    host: dict
-    env: dict
-    now: float
-
-    def write(self) -> None:
-        """The command changed the host: mark it for saving."""
-        self.fleet.mark(self.name)
-
-
-def usage(text: str, rc: int = 1) -> tuple[str, str, int]:
-    return "", text if text.endswith("\n") else text + "\n", rc
+# Importing the family modules registers their commands in the table.
+from . import haproxy, jails, net, storage, system, zfs  # noqa: F401
+from .registry import TABLE, Ctx
 
 
 def _matches(argv: list[str], cmd: str) -> bool:
@@ -68,8 +46,6 @@ def dispatch(fleet, name: str, argv: list[str], stdin: str, env: dict) -> tuple[
 
 def run(fleet, name: str, command_line: str) -> tuple[str, str, int]:
     """Run one exec string on host ``name`` (the SSH server and `fleetsim exec` use this)."""
-    from ..shell import Shell
-
     sh = Shell(
         lambda argv, stdin, env: dispatch(fleet, name, argv, stdin, env),
         {
@@ -81,11 +57,3 @@ def run(fleet, name: str, command_line: str) -> tuple[str, str, int]:
     )
     rc = sh.run(command_line)
     return "".join(sh.out), "".join(sh.err), rc
-
-
-def _load() -> None:
-    # importing the modules registers their commands
-    from . import haproxy, jails, net, storage, system, zfs  # noqa: F401
-
-
-_load()

@@ -6,7 +6,7 @@ import math
 import time
 
 from ..dynamics import MAINT
-from . import command, usage
+from .registry import command, usage
 
 SOCK = "/var/run/haproxy.sock"
 # the `show stat` CSV header of HAProxy 2.8 (after "# "), the columns in print order

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from . import command, usage
+from .registry import command, usage
 
 
 def running(host: dict) -> list[dict]:

@@ -8,7 +8,7 @@ import math
 import time
 
 from .. import dynamics
-from . import command, usage
+from .registry import command, usage
 
 PHYS_OPTIONS = (
     "options=4e504bb<RXCSUM,TXCSUM,VLAN_MTU,VLAN_HWTAGGING,JUMBO_MTU,VLAN_HWCSUM,"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 from ..dynamics import start_resilver
-from . import command, usage
+from .fmt import nice
+from .registry import command, usage
+from .zfs import table
 
 BAD = ("FAULTED", "UNAVAIL", "REMOVED", "OFFLINE")
 
@@ -196,17 +198,6 @@ def pool_health(p: dict) -> str:
     return "DEGRADED" if "DEGRADED" in states else "ONLINE"
 
 
-def nice(n: float) -> str:
-    """zfs_nicenum: three significant digits and a unit, like `1.49T`, `641M`, `0B`."""
-    for unit in ("B", "K", "M", "G", "T", "P"):
-        if n < 1024:
-            if unit == "B":
-                return f"{int(n)}B"
-            return f"{n:.2f}{unit}" if n < 10 else f"{n:.1f}{unit}" if n < 100 else f"{n:.0f}{unit}"
-        n /= 1024
-    return f"{n:.0f}E"
-
-
 def ctime(t: float) -> str:
     return time.strftime("%a %b %e %H:%M:%S %Y", time.gmtime(t))
 
@@ -320,8 +311,6 @@ def zpool(ctx, args, stdin):
             chosen = bad
         return "\n".join(pool_status(p, ctx.now) for p in chosen), "", 0
     if verb == "list":
-        from .zfs import table
-
         cols = cols or [
             "name",
             "size",

@@ -7,7 +7,7 @@ import re
 import time
 
 from .. import backups, dynamics
-from . import command, usage
+from .registry import command, usage
 
 
 def kernel_ident(host: dict) -> str:

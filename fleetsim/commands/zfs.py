@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from . import command, usage
-from .storage import nice
+from .fmt import nice
+from .registry import command, usage
 
 ALIASES = {
     "refer": "referenced",

@@ -7,58 +7,36 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from hosts.choices import ClusterKind, Reachability
+from hosts.choices import ClusterKind
 from hosts.dashboard.common import Filters, digest, health_matches
+from hosts.health.verdicts import (
+    DEFAULT_THRESHOLDS,
+    TONE_RANK,
+    Thresholds,
+    Verdict,
+    backend_verdict,
+    configured_thresholds,
+    freshness,
+    member_tone,
+    pfsync_verdict,
+    state_divergence,
+    worst,
+)
 from hosts.models import (
     CarpVhid,
     Cluster,
     ClusterMember,
     Finding,
     HaproxyBackend,
+    HaproxyServer,
     Jail,
 )
-
-TONE_RANK = {"ok": 0, "info": 0, "unknown": 1, "warning": 2, "critical": 3}
-
-
-STATE_DIFF_WARN = 0.2  # synced state tables within 20 % of each other count as matching
-
-
-STATE_DIFF_MIN = 100  # below this many states a difference says nothing
-
-
-STALE_AFTER_POLLS = 3  # a host whose last good poll is older than 3 intervals is "stale"
-
-
-def freshness(reachability: str, last_success_at: datetime | None, interval: int, now) -> str:
-    """ok | stale | unreachable | new | disabled: can this host's data be trusted now?"""
-    if reachability == Reachability.DISABLED:
-        return "disabled"
-    if reachability == Reachability.NEW and last_success_at is None:
-        return "new"
-    if reachability != Reachability.OK:
-        return "unreachable"
-    if last_success_at is None or now - last_success_at > timedelta(
-        seconds=STALE_AFTER_POLLS * max(interval, 1)
-    ):
-        return "stale"
-    return "ok"
-
-
-def worst(*tones: str) -> str:
-    return max(tones, key=lambda t: TONE_RANK.get(t, 1), default="ok")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    tone: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -74,6 +52,7 @@ class MemberView:
     ruleset: str
     preempt: int | None
     demotion: int | None
+    reachability: str = "ok"  # a key waiting for approval is judged apart from an outage
 
 
 @dataclass(frozen=True)
@@ -126,9 +105,11 @@ class Loaded:
     members: dict
     vhids: dict
     backends: dict
+    servers: dict
     jails: dict
     findings: dict
     version: str
+    thresholds: Thresholds = DEFAULT_THRESHOLDS
 
 
 def cluster_views(clusters_qs, now, kinds) -> list[ClusterView]:
@@ -138,7 +119,16 @@ def cluster_views(clusters_qs, now, kinds) -> list[ClusterView]:
 
 def build_views(data: Loaded) -> list[ClusterView]:
     views = [
-        build_view(c, data.members[c[0]], data.vhids, data.backends, data.jails, data.findings)
+        build_view(
+            c,
+            data.members[c[0]],
+            data.vhids,
+            data.backends,
+            data.jails,
+            data.findings,
+            data.servers,
+            data.thresholds,
+        )
         for c in data.clusters
     ]
     views.sort(key=lambda v: (-TONE_RANK.get(v.tone, 1), v.name))
@@ -152,6 +142,7 @@ def load_clusters(clusters_qs, now, kinds) -> Loaded:
         clusters_qs.values_list("pk", "name", "kind", "customer__name").order_by("name")
     )
     kinds = set(kinds)
+    t = configured_thresholds()
     members = defaultdict(list)
     for row in ClusterMember.objects.filter(cluster__in=clusters_qs).values_list(
         "cluster_id", "host_id", "role", "host__name", "host__reachability",
@@ -161,11 +152,11 @@ def load_clusters(clusters_qs, now, kinds) -> Loaded:
         "host__facts__carp_demotion",
     ).order_by("cluster_id"):  # fmt: skip
         (cid, hid, role, name, reach, reason, last_ok, interval, states, present, syncok) = row[:11]
-        fresh = freshness(reach, last_ok, interval, now)
+        fresh = freshness(reach, last_ok, interval, now, t)
         members[cid].append(
             MemberView(
                 hid, name, role, fresh, reason, last_ok, states,
-                pfsync_verdict(present, syncok, fresh), row[11] or "", row[12], row[13],
+                pfsync_verdict(present, syncok, fresh), row[11] or "", row[12], row[13], reach,
             )
         )  # fmt: skip
     for group in members.values():
@@ -181,6 +172,7 @@ def load_clusters(clusters_qs, now, kinds) -> Loaded:
         ):
             vhids[row[0]].append(row[1:])
     backends = defaultdict(list)
+    servers = defaultdict(list)
     if ClusterKind.LOADBALANCER in kinds:
         for row in (
             HaproxyBackend.objects.present()
@@ -189,6 +181,13 @@ def load_clusters(clusters_qs, now, kinds) -> Loaded:
             .order_by("name")
         ):
             backends[row[0]].append(row[1:])
+        for host_id, backend, status in (
+            HaproxyServer.objects.present()
+            .filter(backend__host__in=member_hosts, backend__gone_at__isnull=True)
+            .values_list("backend__host_id", "backend__name", "status")
+            .order_by("backend__name", "name")
+        ):
+            servers[(host_id, backend)].append(status)
     jails = {}
     if ClusterKind.JAIL_SERVICE in kinds:
         jails = {
@@ -211,25 +210,11 @@ def load_clusters(clusters_qs, now, kinds) -> Loaded:
         for group in members.values()
         for m in group
     ]  # fmt: skip
-    version = digest(clusters, shown, vhids, backends, sorted(jails.items()), findings)
-    return Loaded(clusters, members, vhids, backends, jails, findings, version)
+    version = digest(clusters, shown, vhids, backends, servers, sorted(jails.items()), findings)
+    return Loaded(clusters, members, vhids, backends, servers, jails, findings, version, t)
 
 
-def pfsync_verdict(present: bool | None, syncok: int | None, fresh: str = "ok") -> Verdict:
-    if present is None:
-        return Verdict("unknown", "not polled")
-    if fresh != "ok":
-        # The last reading of a host we cannot reach now says nothing about its pfsync now.
-        last = "no pfsync" if not present else ("in sync" if syncok else "not in sync")
-        return Verdict("unknown", f"{last}, last seen")
-    if not present:
-        return Verdict("critical", "no pfsync")
-    if syncok is None:
-        return Verdict("unknown", "sync state not reported")
-    return Verdict("ok", "in sync") if syncok else Verdict("critical", "not in sync")
-
-
-def failover_verdict(members: list[MemberView]) -> Verdict:
+def failover_verdict(members: list[MemberView], t: Thresholds = DEFAULT_THRESHOLDS) -> Verdict:
     """Would a failover keep connections? Only if pfsync is in sync on both members and the
     state tables roughly agree, judged from data fresh enough to trust."""
     if len(members) < 2:
@@ -244,9 +229,10 @@ def failover_verdict(members: list[MemberView]) -> Verdict:
     if any(c is None for c in counts):
         return Verdict("unknown", "Can't tell: state counts not reported")
     hi, lo = max(counts), min(counts)
-    if hi >= STATE_DIFF_MIN and (hi - lo) / hi > STATE_DIFF_WARN:
+    share = state_divergence(counts, t)
+    if share is not None:
         return Verdict(
-            "warning", f"Doubtful: state tables differ by {(hi - lo) / hi:.0%} ({hi:,} vs {lo:,})"
+            "warning", f"Doubtful: state tables differ by {share:.0%} ({hi:,} vs {lo:,})"
         )
     return Verdict("ok", f"Yes: pfsync in sync, state tables match ({hi:,} / {lo:,})")
 
@@ -290,44 +276,49 @@ def vhid_verdicts(members: list[MemberView], vhids: dict) -> tuple[list[VhidView
     return views, drift
 
 
-def backend_verdicts(members: list[MemberView], backends: dict) -> list[BackendView]:
+def backend_verdicts(
+    members: list[MemberView], backends: dict, servers: dict | None = None, t=DEFAULT_THRESHOLDS
+) -> list[BackendView]:
+    """One view per backend across the members, judged from each member's server statuses
+    (the same judge as the member_down and backend_capacity rules); the worst member wins."""
     by_name: dict = defaultdict(dict)
     for m in members:
         for name, up, total, status, scur in backends.get(m.host_id, ()):
-            by_name[name][m.name] = (up, total, status, scur)
+            by_name[name][m.name] = (up, total, status, scur, m.host_id)
     views = []
     for name, seen in sorted(by_name.items()):
-        cells = tuple((host, *seen[host]) for host in (m.name for m in members) if host in seen)
-        ups = [c[1] for c in cells]
-        total = max(c[2] for c in cells)
-        if min(ups) == 0:
-            verdict = Verdict("critical", "no server UP")
-        elif min(ups) < total:
-            verdict = Verdict("warning", f"{min(ups)}/{total} servers UP")
-        else:
-            verdict = Verdict("ok", f"{total}/{total} servers UP")
+        cells = tuple((host, *seen[host][:4]) for host in (m.name for m in members) if host in seen)
+        verdicts = []
+        for up, total, _status, _scur, host_id in seen.values():
+            statuses = (servers or {}).get((host_id, name))
+            if not statuses:
+                # Rows from before servers were kept: judge by the counts alone.
+                statuses = ["UP"] * (up or 0) + ["DOWN"] * max((total or 0) - (up or 0), 0)
+            verdicts.append(backend_verdict(statuses, t))
+        verdict = max(verdicts, key=lambda v: TONE_RANK.get(v.tone, 1))
         views.append(BackendView(name, cells, verdict))
     return views
 
 
-def build_view(cluster, members, vhids, backends, jails, findings) -> ClusterView:
+def build_view(
+    cluster, members, vhids, backends, jails, findings, servers=None, t=DEFAULT_THRESHOLDS
+) -> ClusterView:
     pk, name, kind, customer = cluster
     vhid_views, drift = vhid_verdicts(members, vhids) if vhids else ([], [])
     if len({m.ruleset for m in members if m.ruleset}) > 1:
         drift.append("pf rulesets differ")
     if len({m.preempt for m in members if m.preempt is not None}) > 1:
         drift.append("net.inet.carp.preempt differs")
-    failover = failover_verdict(members) if kind == ClusterKind.FIREWALL else None
-    backend_views = backend_verdicts(members, backends) if backends else []
+    failover = failover_verdict(members, t) if kind == ClusterKind.FIREWALL else None
+    backend_views = backend_verdicts(members, backends, servers, t) if backends else []
     jail_counts = tuple((m.name, *jails.get(m.host_id, (0, 0))) for m in members) if jails else ()
     found = list(findings.get(("c", pk), ()))
     for m in members:
         found += findings.get(("h", m.host_id), ())
     found.sort(key=lambda f: -TONE_RANK.get(f[0], 1))
-    member_tone = {"ok": "ok", "stale": "warning", "new": "unknown"}
     tone = worst(
         "ok",
-        *(member_tone.get(m.freshness, "critical") for m in members),
+        *(member_tone(m.reachability, m.freshness) for m in members),
         *(v.verdict.tone for v in vhid_views),
         *(b.verdict.tone for b in backend_views),
         failover.tone if failover else "ok",

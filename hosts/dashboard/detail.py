@@ -12,9 +12,16 @@ from django.utils import timezone
 
 from hosts.choices import ClusterKind
 from hosts.dashboard import charts
-from hosts.dashboard.clusters import cluster_views, freshness
+from hosts.dashboard.clusters import cluster_views
 from hosts.dashboard.common import digest
-from hosts.dashboard.storage import GOOD_BACKUP_EXIT
+from hosts.health.verdicts import (
+    GOOD_BACKUP_EXIT,
+    configured_thresholds,
+    event_tone,
+    exit_tone,
+    freshness,
+    host_verdict,
+)
 from hosts.models import (
     BackupJob,
     BackupRun,
@@ -32,38 +39,6 @@ from hosts.models import (
 CHART_WINDOW = timedelta(hours=24)
 CHART_POINTS = 240  # per series: enough for a 480 px wide chart
 EVENT_LIMIT = 200
-
-# rsync(1) exit codes (FREEBSD.md), as the backup job page explains them.
-RSYNC_EXIT = {
-    0: ("ok", "success"),
-    1: ("critical", "syntax or usage error (config)"),
-    2: ("critical", "protocol incompatibility (config)"),
-    3: ("critical", "errors selecting input/output files"),
-    4: ("critical", "requested action not supported (config)"),
-    5: ("critical", "error starting client-server protocol"),
-    6: ("warning", "daemon unable to append to log file"),
-    10: ("critical", "socket I/O error (retry)"),
-    11: ("critical", "file I/O error"),
-    12: ("critical", "protocol data stream error (retry)"),
-    13: ("critical", "program diagnostics error"),
-    14: ("critical", "IPC error"),
-    20: ("critical", "aborted by signal"),
-    21: ("critical", "waitpid() error"),
-    22: ("critical", "out of memory"),
-    23: ("warning", "partial transfer due to error"),
-    24: ("ok", "some source files vanished (normal on a live host)"),
-    25: ("warning", "--max-delete limit stopped deletions"),
-    30: ("critical", "timeout in data send/receive (retry)"),
-    35: ("critical", "timeout waiting for daemon (retry)"),
-    127: ("critical", "rsync not found on the host (config)"),
-    255: ("critical", "remote shell (SSH) error: host unreachable?"),
-}
-
-
-def exit_meaning(code: int | None) -> tuple[str, str]:
-    if code is None:
-        return ("unknown", "still running or not recorded")
-    return RSYNC_EXIT.get(code, ("critical", f"unknown exit code {code}"))
 
 
 def _thin(points: list, limit: int = CHART_POINTS) -> list:
@@ -132,9 +107,7 @@ def cluster_detail(cluster: Cluster) -> dict:
 
 def _mark(event: StatusEvent) -> charts.Mark:
     new = event.new
-    tone = {"MASTER": "ok", "BACKUP": "info"}.get(new, "warning")
-    if new in ("DOWN", "FAULTED", "DEGRADED", "INIT", "0", "unknown"):
-        tone = "critical"
+    tone = event_tone(new)
     what = event.subject if event.field == "state" else f"{event.subject} {event.field}"
     return charts.Mark(event.at, f"{what}: {event.old or '—'}→{new}", tone)
 
@@ -146,11 +119,14 @@ def host_status(host: Host) -> dict:
     """The live header of the host page: reachability, last poll, open findings."""
     now = timezone.now()
     found = list(Finding.objects.filter(host=host).values_list("severity", "subject", "message"))
-    state = freshness(host.reachability, host.last_success_at, host.poll_interval, now)
+    state = freshness(
+        host.reachability, host.last_success_at, host.poll_interval, now, configured_thresholds()
+    )
     data = (state, host.reachability_reason, host.last_poll_at, host.last_poll_duration_ms, found)
     return {
         "host": host,
         "freshness": state,
+        "verdict": host_verdict(host.reachability, state),
         "findings": found,
         "generated_at": now,
         "version": digest(data, host.offered_key_seen_at),
@@ -249,7 +225,7 @@ def backend_detail(backend) -> dict:
 
 def backup_job_detail(job: BackupJob) -> dict:
     runs = list(job.runs.order_by("-started_at")[:60])
-    rows = [(run, *exit_meaning(run.exit_code)) for run in runs]
+    rows = [(run, *exit_tone(run.exit_code)) for run in runs]
     oldest_first = list(reversed(runs))
     return {
         "job": job,
@@ -264,7 +240,7 @@ def backup_job_detail(job: BackupJob) -> dict:
         ),
         "duration_chart": charts.bar_chart(
             [
-                (f"{r.started_at:%m-%d %H:%M}", r.duration_s or 0, exit_meaning(r.exit_code)[0])
+                (f"{r.started_at:%m-%d %H:%M}", r.duration_s or 0, exit_tone(r.exit_code)[0])
                 for r in oldest_first
             ],
             title="Duration per run",
@@ -275,7 +251,7 @@ def backup_job_detail(job: BackupJob) -> dict:
                 (
                     f"{r.started_at:%m-%d %H:%M}",
                     (r.bytes_transferred or 0) / 1_048_576,
-                    exit_meaning(r.exit_code)[0],
+                    exit_tone(r.exit_code)[0],
                 )
                 for r in oldest_first
             ],
@@ -291,8 +267,12 @@ def backup_job_detail(job: BackupJob) -> dict:
 def customer_detail(customer) -> dict:
     now = timezone.now()
     hosts = list(Host.objects.filter(customer=customer).select_related("site").order_by("name"))
+    t = configured_thresholds()
     for host in hosts:
-        host.freshness = freshness(host.reachability, host.last_success_at, host.poll_interval, now)
+        host.freshness = freshness(
+            host.reachability, host.last_success_at, host.poll_interval, now, t
+        )
+        host.verdict = host_verdict(host.reachability, host.freshness)
     host_q = Host.objects.filter(customer=customer).values("pk")
     last_run = BackupRun.objects.filter(job=OuterRef("pk")).order_by("-started_at")
     return {

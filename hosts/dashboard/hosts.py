@@ -8,13 +8,11 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from hosts.dashboard.clusters import STALE_AFTER_POLLS, freshness
 from hosts.dashboard.common import LIST_LIMIT, Filters, digest, host_filter
+from hosts.health.verdicts import configured_thresholds, freshness, host_verdict
 from hosts.models import (
     Host,
 )
-
-FRESHNESS_TONE = {"ok": "ok", "stale": "warning", "unreachable": "critical", "new": "info"}
 
 
 @dataclass(frozen=True)
@@ -26,12 +24,15 @@ class HostRow:
     reason: str
     last_success_at: datetime | None
     key_offered: bool
+    tone: str = ""  # the judge's tone for this host on its own (health/verdicts.py)
+    label: str = ""
 
 
 def hosts_attention(f: Filters, known: str | None = None) -> dict:
     """Hosts unreachable, stale, never polled or with a host key waiting for a decision,
     plus the fleet's freshness counts for the status line. Two queries."""
     now = timezone.now()
+    t = configured_thresholds()
     rows = (
         Host.objects.filter(host_filter(f))
         .filter(enabled=True)
@@ -52,16 +53,20 @@ def hosts_attention(f: Filters, known: str | None = None) -> dict:
     attention = []
     newest = None
     for pk, name, customer, reach, reason, last_ok, interval, offered in rows:
-        state = freshness(reach, last_ok, interval, now)
+        state = freshness(reach, last_ok, interval, now, t)
         counts[state] += 1
         if last_ok and (newest is None or last_ok > newest):
             newest = last_ok
         if state != "ok" or offered:
             if state == "stale":
-                reason = f"no good poll for over {STALE_AFTER_POLLS} intervals ({interval}s)"
+                reason = f"no good poll for over {t.poll_stale_intervals} intervals ({interval}s)"
+            verdict = host_verdict(reach, state)
             attention.append(
-                HostRow(pk, name, customer or "", state, reason, last_ok, bool(offered))
-            )
+                HostRow(
+                    pk, name, customer or "", state, reason, last_ok, bool(offered),
+                    verdict.tone, verdict.text,
+                )
+            )  # fmt: skip
     attention.sort(key=lambda r: (r.freshness != "unreachable", r.freshness != "stale", r.name))
     if f.health == "ok":
         attention = []

@@ -3,19 +3,25 @@ attention (read side, fixed query count)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
 
-from hosts.dashboard.common import Filters, digest, host_filter
+from hosts.dashboard.common import LIST_LIMIT, Filters, digest, host_filter
+from hosts.health.verdicts import (
+    DEVICE_OK,
+    capacity_severity,
+    configured_thresholds,
+    devices_severity,
+    mirror_severity,
+    pool_health_severity,
+    tone_of,
+    worst,
+)
 from hosts.models import Host, Mirror, StatusEvent, ZPool, ZPoolDevice
-
-LIST_LIMIT = 50
-
-
-GOOD_BACKUP_EXIT = (0, 24)  # rsync 24 = files vanished during transfer: normal on live hosts
 
 
 @dataclass(frozen=True)
@@ -33,9 +39,11 @@ class StorageRow:
 
 
 def storage(f: Filters, known: str | None = None) -> dict:
-    """Mirrors not COMPLETE and pools not ONLINE (or ONLINE with device errors, or
-    resilvering), with rebuild/resilver progress and ETA. Four queries."""
+    """Mirrors not COMPLETE and pools not ONLINE (or ONLINE with device problems, filling
+    up, or resilvering), with rebuild/resilver progress and ETA, each in the tone of the
+    findings the health rules raise for it. Five queries."""
     now = timezone.now()
+    t = configured_thresholds()
     hosts = Host.objects.filter(host_filter(f)).values("pk")
     mirrors = list(
         Mirror.objects.present()
@@ -61,9 +69,15 @@ def storage(f: Filters, known: str | None = None) -> dict:
     ):
         since.setdefault((host_id, subject), at)
     rows = [_mirror_row(m, since.get((m.host_id, m.name)), now) for m in mirrors]
-    errored = ZPoolDevice.objects.filter(
-        Q(read_errors__gt=0) | Q(write_errors__gt=0) | Q(cksum_errors__gt=0)
-    ).values("pool_id")
+    # Bad devices as the device_errors rule sees them: below the pool's own line, in a bad
+    # state or with I/O errors.
+    bad_devices = ZPoolDevice.objects.filter(depth__gt=0).filter(
+        ~Q(state__in=DEVICE_OK)
+        | Q(read_errors__gt=0)
+        | Q(write_errors__gt=0)
+        | Q(cksum_errors__gt=0)
+    )
+    errored = bad_devices.values("pool_id")
     pools = (
         ZPool.objects.present()
         .filter(host__in=hosts)
@@ -71,17 +85,31 @@ def storage(f: Filters, known: str | None = None) -> dict:
             ~Q(health="ONLINE")
             | Q(scan_state="in_progress", scan_kind="resilver")
             | Q(pk__in=errored)
+            | Q(cap_pct__gte=t.pool_capacity_warning)
         )
         .select_related("host")
         .order_by("host__name", "name")[:LIST_LIMIT]
     )
+    bad_states = defaultdict(list)
+    for pool_id, state in bad_devices.filter(pool__host__in=hosts).values_list("pool_id", "state"):
+        bad_states[pool_id].append(state)
     for p in pools:
         bad = p.health != "ONLINE"
         detail = p.status.splitlines()[0] if p.status else ""
         resilver = p.scan_state == "in_progress" and p.scan_kind == "resilver"
         if not bad and not resilver:
-            detail = "device errors while the pool is ONLINE"
-        tone = "critical" if p.health in ("FAULTED", "UNAVAIL", "SUSPENDED") else "warning"
+            detail = (
+                "device errors while the pool is ONLINE"
+                if bad_states[p.pk]
+                else f"{p.cap_pct}% full"
+            )
+        tone = worst(
+            tone_of(pool_health_severity(p.health)),
+            tone_of(devices_severity(bad_states[p.pk])),
+            tone_of(capacity_severity(p.cap_pct, t)),
+        )
+        if tone == "ok":
+            tone = "info"  # listed only for its resilver: news, but no rule finds a problem
         rows.append(
             StorageRow(
                 "pool", p.pk, p.host_id, p.host.name, p.name, p.health, tone,
@@ -108,12 +136,18 @@ def _mirror_row(m: Mirror, since: datetime | None, now: datetime) -> StorageRow:
         eta = f"≈ {_short(remaining)} (estimated from progress since {since:%H:%M})"
     elif pct is not None:
         eta = "not enough progress yet to estimate"
-    tone = "warning" if syncing else "critical"
-    detail = "rebuilding" if syncing else "degraded, no component rebuilding"
-    components = ", ".join(f"{c.name} {c.state}" for c in m.components.all())
+    components = [(c.name, c.state, c.synchronized_pct) for c in m.components.all()]
+    tone = tone_of(mirror_severity(m.state, components))
+    if tone == "warning":
+        detail = "rebuilding"
+    elif m.state == "DEGRADED":
+        detail = "degraded, no component rebuilding"
+    else:
+        detail = f"{m.state or 'state unknown'}, not rebuilding"
+    listing = ", ".join(f"{c.name} {c.state}" for c in m.components.all())
     return StorageRow(
         "mirror", m.pk, m.host_id, m.host.name, m.name, m.state, tone, pct, eta,
-        f"{detail}: {components}" if components else detail,
+        f"{detail}: {listing}" if listing else detail,
     )  # fmt: skip
 
 

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from hosts.health.state import BackupView, Finding
-from hosts.health.verdicts import CRITICAL, DEFAULT_THRESHOLDS, WARNING, Thresholds
-
-# rsync exit codes (rsync(1)): how bad each is for a backup.
-RSYNC_CLASSES = {
-    0: (None, "success"),
-    6: (WARNING, "daemon could not append to its log file"),
-    23: (WARNING, "partial transfer due to error"),
-    24: (WARNING, "partial transfer: source files vanished (normal on live hosts)"),
-    25: (WARNING, "--max-delete stopped deletions"),
-    255: (CRITICAL, "source unreachable (remote shell error)"),
-    10: (CRITICAL, "socket I/O error"),
-    12: (CRITICAL, "protocol data stream error"),
-    30: (CRITICAL, "timeout in data send/receive"),
-    35: (CRITICAL, "timeout waiting for daemon connection"),
-    20: (CRITICAL, "aborted by a signal"),
-    1: (CRITICAL, "syntax or usage error (configuration)"),
-    2: (CRITICAL, "protocol incompatibility (configuration)"),
-    4: (CRITICAL, "requested action not supported (configuration)"),
-    127: (CRITICAL, "rsync not found"),
-}
-
-
-def rsync_meaning(code: int | None) -> tuple[str | None, str]:
-    if code is None:
-        return (None, "running or unknown")
-    return RSYNC_CLASSES.get(code, (CRITICAL, f"rsync error {code}"))
+from hosts.health.verdicts import (
+    DEFAULT_THRESHOLDS,
+    WARNING,
+    Thresholds,
+    backup_age_limit,
+    rsync_meaning,
+)
 
 
 def evaluate_backup(
@@ -69,7 +50,7 @@ def evaluate_backup(
                 details={"exit_code": 0, "meaning": "snapshot missing"},
             )
         )
-    limit = timedelta(minutes=b.schedule_minutes * t.backup_stale_factor)
+    limit = backup_age_limit(b.schedule_minutes, t)
     reference = b.last_success_at or b.created_hint
     if reference is not None and now - reference > limit:
         age = now - reference

@@ -7,7 +7,14 @@ from collections import defaultdict
 from datetime import datetime
 
 from hosts.health.state import ClusterView, Finding, HostView
-from hosts.health.verdicts import CRITICAL, DEFAULT_THRESHOLDS, WARNING, Thresholds
+from hosts.health.verdicts import (
+    CRITICAL,
+    DEFAULT_THRESHOLDS,
+    WARNING,
+    Thresholds,
+    pair_pfsync,
+    state_divergence,
+)
 
 CARP_KINDS = ("firewall", "loadbalancer", "jail-service", "vpn")
 
@@ -39,19 +46,6 @@ def _vhid_states(c: ClusterView) -> dict[int, dict[str, str]]:
         for v in host.vhids:
             states[v.vhid][host.name] = v.state if host.reachable else "UNKNOWN"
     return states
-
-
-def pfsync_verdict(members: list[HostView]) -> tuple[bool, str]:
-    """Would a failover keep connections? Only if pfsync is up and in sync on every member."""
-    problems = []
-    for h in members:
-        if not h.reachable:
-            problems.append(f"pfsync state of {h.name} unknown (no fresh data)")
-        elif h.pfsync_present is False:
-            problems.append(f"pfsync missing on {h.name}")
-        elif h.pfsync_syncok == 0:
-            problems.append(f"pfsync not in sync on {h.name}")
-    return (not problems, "pfsync in sync" if not problems else "; ".join(problems))
 
 
 def evaluate_cluster(
@@ -112,7 +106,7 @@ def evaluate_cluster(
     if primary is not None:
         out += _failover(c, primary, states, masters_by_host, split)
     if c.kind in ("firewall", "vpn"):
-        ok, verdict = pfsync_verdict(hosts)
+        ok, verdict = pair_pfsync(hosts)
         reachable = [h for h in hosts if h.reachable]
         if not ok and any(h.pfsync_present is False or h.pfsync_syncok == 0 for h in reachable):
             out.append(
@@ -143,7 +137,7 @@ def _failover(c, primary: HostView, states, masters_by_host, split) -> list[Find
     since = [v.master_since for v in holder.vhids if v.vhid in moved and v.master_since]
     at = max(since) if since else None
     hosts = [h for h, _ in c.members]
-    ok, verdict = pfsync_verdict(hosts)
+    ok, verdict = pair_pfsync(hosts)
     tables = " / ".join(_fmt(h.pf_states) for h in hosts)
     when = f" at {at:%H:%M:%S}" if at else ""
     detail = f"; {verdict}" + (f", state tables {tables}" if c.kind in ("firewall", "vpn") else "")
@@ -168,8 +162,8 @@ def _state_divergence(c: ClusterView, reachable: list[HostView], t: Thresholds) 
     counts = [h.pf_states for h in reachable if h.pf_states is not None]
     if len(counts) < 2 or len(counts) != len(reachable):
         return []
-    high, low = max(counts), min(counts)
-    if high < t.state_divergence_min or (high - low) / high <= t.state_divergence_share:
+    share = state_divergence(counts, t)
+    if share is None:
         return []
     tables = " / ".join(f"{h.name} {_fmt(h.pf_states)}" for h in reachable)
     return [
@@ -177,7 +171,7 @@ def _state_divergence(c: ClusterView, reachable: list[HostView], t: Thresholds) 
             c,
             "state_tables_diverged",
             WARNING,
-            f"pf state tables differ by {100 * (high - low) / high:.0f}% ({tables}): a failover "
+            f"pf state tables differ by {100 * share:.0f}% ({tables}): a failover "
             "would drop the difference",
             states={h.name: h.pf_states for h in reachable},
         )

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from hosts.health.state import Finding, HostView, host_finding
-from hosts.health.verdicts import CRITICAL, WARNING
+from hosts.health.verdicts import WARNING, mirror_severity, mirror_syncing
 
 
 def mirror_findings(h: HostView) -> list[Finding]:
     out = []
     for m in h.mirrors:
-        if m.state == "COMPLETE":
+        severity = mirror_severity(m.state, m.components)
+        if severity is None:
             continue
-        syncing = [
-            (n, pct) for n, s, pct in m.components if s == "SYNCHRONIZING" or pct is not None
-        ]
+        syncing = mirror_syncing(m.components)
         bad = [n for n, s, _ in m.components if s not in ("ACTIVE", "SYNCHRONIZING")]
-        if m.state == "DEGRADED" and syncing:
+        if severity == WARNING:
             progress = ", ".join(f"{n} {pct}%" if pct is not None else n for n, pct in syncing)
-            severity, text = WARNING, f"rebuilding ({progress})"
+            text = f"rebuilding ({progress})"
         else:
-            severity, text = CRITICAL, f"{m.state} with {len(m.components)} component(s)"
+            text = f"{m.state} with {len(m.components)} component(s)"
         out.append(
             host_finding(
                 h,

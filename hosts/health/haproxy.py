@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
 from hosts.health.state import Finding, HostView, host_finding
-from hosts.health.verdicts import CRITICAL, WARNING, Thresholds
-
-_INTENTIONAL = ("MAINT", "DRAIN")
+from hosts.health.verdicts import (
+    WARNING,
+    Thresholds,
+    capacity_left_severity,
+    server_is_down,
+    server_is_up,
+    servers_needed,
+)
 
 
 def backend_findings(h: HostView, t: Thresholds) -> list[Finding]:
@@ -15,8 +18,8 @@ def backend_findings(h: HostView, t: Thresholds) -> list[Finding]:
     for b in h.backends:
         if not b.servers:
             continue
-        up = [n for n, s in b.servers if s.startswith("UP") or s == "no check"]
-        down = [n for n, s in b.servers if s.startswith("DOWN") or s == "NOLB"]
+        up = [n for n, s in b.servers if server_is_up(s)]
+        down = [n for n, s in b.servers if server_is_down(s)]
         subject = f"{h.name} {b.name}"
         if down:
             out.append(
@@ -30,9 +33,9 @@ def backend_findings(h: HostView, t: Thresholds) -> list[Finding]:
                     servers=down,
                 )
             )
-        needed = max(1, math.ceil(len(b.servers) * t.backend_min_up_share))
-        if len(up) < needed:
-            severity = CRITICAL if not up else WARNING
+        needed = servers_needed(len(b.servers), t)
+        severity = capacity_left_severity(len(up), len(b.servers), t)
+        if severity is not None:
             out.append(
                 host_finding(
                     h,

@@ -9,7 +9,12 @@ from datetime import datetime
 from hosts.health.gmirror import mirror_findings
 from hosts.health.haproxy import backend_findings
 from hosts.health.state import Finding, HostView, host_finding
-from hosts.health.verdicts import CRITICAL, DEFAULT_THRESHOLDS, WARNING, Thresholds
+from hosts.health.verdicts import (
+    DEFAULT_THRESHOLDS,
+    REACHABILITY_SEVERITY,
+    WARNING,
+    Thresholds,
+)
 from hosts.health.zpool import pool_findings
 
 
@@ -22,7 +27,7 @@ def evaluate_host(h: HostView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
             host_finding(
                 h,
                 "host_key_unknown",
-                WARNING,
+                REACHABILITY_SEVERITY[h.reachability],
                 h.name,
                 f"{h.name}: host key not approved yet ({h.offered_key}); "
                 "approve it on the host page to start polling",
@@ -33,7 +38,7 @@ def evaluate_host(h: HostView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
             host_finding(
                 h,
                 "host_key_changed",
-                CRITICAL,
+                REACHABILITY_SEVERITY[h.reachability],
                 h.name,
                 f"{h.name}: host key changed (pinned {h.pinned_key}, offered "
                 f"{h.offered_key}); no command is sent until a NOC engineer "
@@ -48,7 +53,7 @@ def evaluate_host(h: HostView, now: datetime, t: Thresholds = DEFAULT_THRESHOLDS
             host_finding(
                 h,
                 "host_unreachable",
-                CRITICAL,
+                REACHABILITY_SEVERITY[h.reachability],
                 h.name,
                 f"{h.name} unreachable: {h.reason or 'no reason given'} (last good data {age})",
             )

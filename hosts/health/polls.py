@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from hosts.health.state import Finding, HostView
-from hosts.health.verdicts import DEFAULT_THRESHOLDS, WARNING, Thresholds
+from hosts.health.verdicts import DEFAULT_THRESHOLDS, WARNING, Thresholds, poll_is_stale
 
 
 def evaluate_poll_stale(
@@ -16,12 +16,9 @@ def evaluate_poll_stale(
     t: Thresholds = DEFAULT_THRESHOLDS,
 ) -> list[Finding]:
     """Polls are not happening at all (workers or beat down): the data shown is old."""
-    limit = timedelta(seconds=interval * t.poll_stale_intervals)
-    # A host never polled yet shows as "not polled yet" on its own; staleness is about
-    # data that stopped coming.
-    if last_poll_at is None or now - last_poll_at <= limit:
+    if not poll_is_stale(last_poll_at, interval, now, t):
         return []
-    when = "never polled" if last_poll_at is None else f"last polled {last_poll_at:%H:%M:%S}"
+    when = f"last polled {last_poll_at:%H:%M:%S}"
     return [
         Finding(
             "poll_stale",

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Max, Q
 
 from hosts.health.backups import evaluate_backup
@@ -27,7 +26,12 @@ from hosts.health.state import (
     PoolView,
     VhidView,
 )
-from hosts.health.verdicts import Thresholds
+from hosts.health.verdicts import (
+    GOOD_BACKUP_EXIT,
+    Thresholds,
+    backup_age_limit,
+    configured_thresholds,
+)
 from hosts.inventory.keys import fingerprint
 from hosts.models import (
     BackupJob,
@@ -40,10 +44,6 @@ from hosts.models import (
 from hosts.models import (
     Finding as FindingRow,
 )
-
-
-def thresholds() -> Thresholds:
-    return Thresholds(**getattr(settings, "NYIOPS_HEALTH_THRESHOLDS", {}))
 
 
 def _key(kind: str, b64: str) -> str:
@@ -151,7 +151,8 @@ def backup_views(target: Host) -> list[BackupView]:
     jobs = list(BackupJob.objects.filter(target=target).select_related("source"))
     last_runs = {}
     last_success = dict(
-        BackupRun.objects.filter(job__in=jobs, exit_code=0)
+        BackupRun.objects.filter(job__in=jobs, exit_code__in=GOOD_BACKUP_EXIT)
+        .exclude(snapshot_verified=False)
         .values_list("job_id")
         .annotate(Max("finished_at"))
     )
@@ -205,7 +206,7 @@ def next_judgement_due(
         reference = b.last_success_at or b.created_hint
         if reference is None:
             continue
-        stale = reference + timedelta(minutes=b.schedule_minutes * t.backup_stale_factor)
+        stale = reference + backup_age_limit(b.schedule_minutes, t)
         due.append(stale + timedelta(seconds=1) if stale >= now else now + STALE_AGE_STEP)
     return min(due)
 
@@ -214,7 +215,7 @@ def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int, da
     """Re-judge a host and every cluster it belongs to. Returns (the scopes whose findings
     changed, the number of findings, when the clock alone can next change the host's
     judgement); an unchanged judgement returns no scopes."""
-    t = thresholds()
+    t = configured_thresholds()
     clusters = list(Cluster.objects.filter(members__host=host).prefetch_related("members"))
     member_ids = {m.host_id for c in clusters for m in c.members.all()} | {host.pk}
     views = load_host_views(sorted(member_ids))
@@ -272,7 +273,7 @@ def replace_findings(scopes: list[str], findings: list[Finding], now: datetime) 
 def evaluate_stale_polls(*, now: datetime) -> list[str]:
     """The `poll_stale` finding, judged by a sweeper because a host that is not being polled
     cannot report it itself. Returns the scopes it changed."""
-    t = thresholds()
+    t = configured_thresholds()
     by_scope: dict[str, list[Finding]] = defaultdict(list)
     current = set(FindingRow.objects.filter(kind="poll_stale").values_list("scope", flat=True))
     for host in Host.objects.filter(enabled=True).only(

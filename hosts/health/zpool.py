@@ -6,16 +6,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from hosts.health.state import Finding, HostView, host_finding
-from hosts.health.verdicts import CRITICAL, INFO, WARNING, Thresholds
-
-_DEVICE_OK = {"ONLINE", "AVAIL", "INUSE"}
+from hosts.health.verdicts import (
+    CRITICAL,
+    INFO,
+    Thresholds,
+    capacity_severity,
+    device_is_bad,
+    devices_severity,
+    pool_health_severity,
+)
 
 
 def pool_findings(h: HostView, now: datetime, t: Thresholds) -> list[Finding]:
     out = []
     for p in h.pools:
         subject = f"{h.name} {p.name}"
-        if p.health in ("FAULTED", "UNAVAIL", "SUSPENDED", "OFFLINE", "REMOVED"):
+        health = pool_health_severity(p.health)
+        if health == CRITICAL:
             out.append(
                 host_finding(
                     h,
@@ -26,7 +33,7 @@ def pool_findings(h: HostView, now: datetime, t: Thresholds) -> list[Finding]:
                     key=p.name,
                 )
             )
-        elif p.health == "DEGRADED":
+        elif health is not None:
             resilver = ""
             if p.scan_kind == "resilver" and p.scan_state == "in_progress":
                 resilver = f"; resilvering {p.scan_pct or 0:.1f}%"
@@ -34,7 +41,7 @@ def pool_findings(h: HostView, now: datetime, t: Thresholds) -> list[Finding]:
                 host_finding(
                     h,
                     "pool_degraded",
-                    WARNING,
+                    health,
                     subject,
                     f"{h.name}: pool {p.name} is DEGRADED{resilver}",
                     key=p.name,
@@ -43,17 +50,14 @@ def pool_findings(h: HostView, now: datetime, t: Thresholds) -> list[Finding]:
         bad = [
             d
             for d in p.devices
-            if d.depth > 0 and (d.state not in _DEVICE_OK or d.read or d.write or d.cksum)
+            # depth 0 is the pool's own line, judged by its health above.
+            if d.depth > 0 and device_is_bad(d.state, d.read, d.write, d.cksum)
         ]
         if bad:
             listing = ", ".join(
                 f"{d.name} {d.state} r/w/ck {d.read}/{d.write}/{d.cksum}" for d in bad
             )
-            severity = (
-                CRITICAL
-                if any(d.state in ("FAULTED", "UNAVAIL", "REMOVED") for d in bad)
-                else WARNING
-            )
+            severity = devices_severity(d.state for d in bad)
             out.append(
                 host_finding(
                     h,
@@ -65,8 +69,8 @@ def pool_findings(h: HostView, now: datetime, t: Thresholds) -> list[Finding]:
                     devices=[d.name for d in bad],
                 )
             )
-        if p.cap_pct is not None and p.cap_pct >= t.pool_capacity_warning:
-            severity = CRITICAL if p.cap_pct >= t.pool_capacity_critical else WARNING
+        severity = capacity_severity(p.cap_pct, t)
+        if severity is not None:
             out.append(
                 host_finding(
                     h,

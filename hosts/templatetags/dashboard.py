@@ -8,47 +8,16 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from hosts.health.verdicts import state_tone
+
 register = template.Library()
 
-# State words polled from hosts, mapped to a tone. Anything unknown is shown as "unknown"
-# tone with its own word, never hidden.
-TONES = {
-    "ok": "ok",
-    "MASTER": "ok",
-    "BACKUP": "ok",
-    "COMPLETE": "ok",
-    "ONLINE": "ok",
-    "ACTIVE": "ok",
-    "UP": "ok",
-    "in sync": "ok",
-    "running": "ok",
-    "info": "info",
-    "SYNCHRONIZING": "warning",
-    "DEGRADED": "warning",
-    "DRAIN": "warning",
-    "MAINT": "warning",
-    "INIT": "warning",
-    "STARTING": "warning",
-    "warning": "warning",
-    "stale": "warning",
-    "stopped": "warning",
-    "critical": "critical",
-    "FAULTED": "critical",
-    "UNAVAIL": "critical",
-    "REMOVED": "critical",
-    "OFFLINE": "critical",
-    "SUSPENDED": "critical",
-    "DOWN": "critical",
-    "failed": "critical",
-    "unreachable": "critical",
-    "new": "info",
-}
 ICONS = {"ok": "✔", "info": "●", "warning": "▲", "critical": "✖", "unknown": "?"}
 
 
 @register.filter
 def tone(value) -> str:
-    return TONES.get(str(value), "unknown")
+    return state_tone(value)
 
 
 @register.filter

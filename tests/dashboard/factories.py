@@ -131,6 +131,7 @@ class ZPoolDeviceFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(lambda n: n)
     name = factory.Sequence(lambda n: f"da{n}")
     state = "ONLINE"
+    depth = 1  # a disk under the pool's own line (depth 0), as zpool status nests them
 
 
 class JailFactory(ObservedFactory):

@@ -3,13 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from hosts.dashboard import charts
-from hosts.dashboard.clusters import (
-    MemberView,
-    Verdict,
-    failover_verdict,
-    pfsync_verdict,
-    vhid_verdicts,
-)
+from hosts.dashboard.clusters import MemberView, failover_verdict, vhid_verdicts
+from hosts.health.verdicts import Verdict, pfsync_verdict
 from hosts.templatetags.dashboard import badge, bytesize, duration, thousands
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)

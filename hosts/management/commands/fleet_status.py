@@ -3,14 +3,13 @@ from collections import defaultdict
 
 from django.core.management.base import BaseCommand
 
+from hosts.health.verdicts import tone_of, worst
 from hosts.models import CarpVhid, Cluster, ClusterMember, Finding, Host
 from hosts.models.findings import SEVERITY_RANK
 
 
 def _worst(findings) -> str:
-    if not findings:
-        return "ok"
-    return max(findings, key=lambda f: SEVERITY_RANK.get(f.severity, 0)).severity
+    return worst(*(tone_of(f.severity) for f in findings))
 
 
 def fleet_status() -> dict:
