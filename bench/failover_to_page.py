@@ -1,7 +1,7 @@
 """Failover to page: how long from a failover in the fleet to the on-call engineer's page.
 
     .venv/bin/python bench/failover_to_page.py [--runs 20] [--poll-interval 2]
-        [--out var/bench/failover_to_page.json] [--keep]
+        [--fleet 1000 [--workers 2] [--seed 1]] [--out var/bench/failover_to_page.json] [--keep]
 
 Starts, all on 127.0.0.1 and under var/bench/failover/ (a fresh NYIOPS_VAR_DIR): a private
 redis-server, `fleetsim serve` with demo/fleet.yaml, migrate + import_inventory + seed_demo +
@@ -15,6 +15,11 @@ from the finding's first_seen_at (the alerts pipeline alone). At the end the fir
 one-click link (from the worker's console mail) is followed to acknowledge an alert.
 Bench-only tuning: the pair's poll interval is set to --poll-interval and the default
 policy's rate cap is raised, so 20 pages in a few minutes are not rate-capped.
+
+With --fleet N the fleet is the demo fleet plus N-20 generated hosts, every host polled at
+its own interval (10 s in the spec; --poll-interval 0 leaves the pair members at theirs
+too), --workers Celery workers, and each run downs a random member of a random firewall or
+load-balancer pair (--seed). A PostgreSQL DATABASE_URL is dropped and created afresh.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -77,7 +83,16 @@ def wait_for(what: str, predicate, timeout: float, step: float = 0.05):
     raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def start_stack(env: dict, procs: list) -> Path:
+def reset_postgres(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def start_stack(env: dict, procs: list, fleet: int = 0, workers: int = 1) -> Path:
     redis_port = free_port()
     env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
     procs.append(
@@ -110,38 +125,44 @@ def start_stack(env: dict, procs: list) -> Path:
                 "--state",
                 str(state),
                 "--base-port",
-                str(free_port()),
+                str(free_port()) if fleet <= 20 else "0",
+                *(["--scale", str(fleet - 20)] if fleet > 20 else []),
             ],
             env,
             BENCH / "fleet.log",
         )
     )
-    wait_for("fleetsim", lambda: (state / "ready").exists(), 120, 0.2)
+    wait_for("fleetsim", lambda: (state / "ready").exists(), 300, 0.2)
+    if env.get("DATABASE_URL", "").startswith("postgres"):
+        reset_postgres(env["DATABASE_URL"])
     manage(env, "migrate", "--no-input", "-v", "0")
     manage(env, "import_inventory", str(state / "inventory.yaml"))
     manage(env, "seed_demo")
     manage(env, "seed_oncall_demo")
     celery = [sys.executable, "-m", "celery", "-A", "nyiops"]
-    procs.append(
-        spawn(
-            [
-                *celery,
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "16",
-                "-Q",
-                "poll,operations,notify",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                "INFO",
-            ],
-            env,
-            BENCH / "worker.log",
+    for i in range(workers):
+        procs.append(
+            spawn(
+                [
+                    *celery,
+                    "worker",
+                    "--hostname",
+                    f"bench{i}@%h",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    "16",
+                    "-Q",
+                    "poll,operations,notify",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel",
+                    "INFO",
+                ],
+                env,
+                BENCH / ("worker.log" if i == 0 else f"worker{i}.log"),
+            )
         )
-    )
     procs.append(
         spawn(
             [
@@ -159,14 +180,12 @@ def start_stack(env: dict, procs: list) -> Path:
     return state
 
 
-def pair_alerts(since):
+def pair_alerts(since, cluster: str = "fw-pair-1", host: str = "fw1a"):
     from django.db.models import Q
 
     from alerts.models import Alert
 
-    return Alert.objects.filter(
-        Q(cluster__name="fw-pair-1") | Q(host__name="fw1a"), opened_at__gte=since
-    )
+    return Alert.objects.filter(Q(cluster__name=cluster) | Q(host__name=host), opened_at__gte=since)
 
 
 def first_page_at(alerts):
@@ -177,35 +196,37 @@ def first_page_at(alerts):
     return sent.values_list("sent_at", flat=True).first()
 
 
-def settled() -> bool:
+def settled(cluster: str = "fw-pair-1", host: str = "fw1a") -> bool:
     from alerts.models import Alert
     from hosts.models import Finding, Host
 
-    fw1a = Host.objects.get(name="fw1a")
+    member = Host.objects.get(name=host)
     return (
-        fw1a.reachability == "ok"
+        member.reachability == "ok"
         and not Finding.objects.filter(
-            cluster__name="fw-pair-1", kind="preferred_master_is_backup"
+            cluster__name=cluster, kind="preferred_master_is_backup"
         ).exists()
-        and not pair_alerts(datetime(2000, 1, 1, tzinfo=UTC))
+        and not pair_alerts(datetime(2000, 1, 1, tzinfo=UTC), cluster, host)
         .filter(
             resolved_at__isnull=True, kind__in=["preferred_master_is_backup", "host_unreachable"]
         )
         .exists()
-        and not Alert.objects.filter(host__name="fw1a", resolved_at__isnull=True).exists()
+        and not Alert.objects.filter(host__name=host, resolved_at__isnull=True).exists()
     )
 
 
-def one_run(env: dict, state: Path) -> dict:
+def one_run(env: dict, state: Path, cluster: str = "fw-pair-1", host: str = "fw1a") -> dict:
     from hosts.models import Finding
 
-    wait_for("the pair to settle", settled, 180, 0.5)
+    wait_for("the pair to settle", lambda: settled(cluster, host), 180, 0.5)
     injected = datetime.now(UTC)
     t0 = time.monotonic()
-    ctl(env, state, "fault", "fw1a", "down")
-    alerts = wait_for("an alert", lambda: list(pair_alerts(injected)), 60)
+    ctl(env, state, "fault", host, "down")
+    alerts = wait_for("an alert", lambda: list(pair_alerts(injected, cluster, host)), 60)
     t_alert = time.monotonic() - t0
-    paged = wait_for("a page", lambda: first_page_at(list(pair_alerts(injected))), 60)
+    paged = wait_for(
+        "a page", lambda: first_page_at(list(pair_alerts(injected, cluster, host))), 60
+    )
     first = min(alerts, key=lambda a: a.opened_at)
     finding = Finding.objects.filter(dedup_key=first.dedup_key).first()
     seen = finding.first_seen_at if finding else first.opened_at
@@ -215,8 +236,9 @@ def one_run(env: dict, state: Path) -> dict:
         "finding_to_alert_s": round((first.opened_at - seen).total_seconds(), 3),
         "finding_to_page_s": round((paged - seen).total_seconds(), 3),
         "first_alert": f"{first.kind} {first.subject}",
+        "target": host,
     }
-    ctl(env, state, "heal", "fw1a")
+    ctl(env, state, "heal", host)
     return run
 
 
@@ -241,6 +263,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--poll-interval", type=int, default=2)
+    parser.add_argument("--fleet", type=int, default=0, help="hosts (default: the demo fleet)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(REPO / "var" / "bench" / "failover_to_page.json"))
     parser.add_argument("--keep", action="store_true", help="keep var/bench/failover/")
     args = parser.parse_args()
@@ -254,19 +279,29 @@ def main() -> None:
     )
     procs: list[subprocess.Popen] = []
     try:
-        state = start_stack(env, procs)
+        state = start_stack(env, procs, args.fleet, args.workers)
         os.environ.update(env)
         import django
 
         django.setup()
         from alerts.models import EscalationPolicy
-        from hosts.models import Host
+        from hosts.models import ClusterMember, Host
 
-        Host.objects.filter(name__in=["fw1a", "fw1b"]).update(poll_interval=args.poll_interval)
+        pairs = [("fw-pair-1", "fw1a")]
+        if args.fleet:
+            members = ClusterMember.objects.filter(cluster__kind__in=["firewall", "loadbalancer"])
+            pairs = sorted(members.values_list("cluster__name", "host__name"))
+            if args.poll_interval:
+                Host.objects.filter(memberships__in=members).update(
+                    poll_interval=args.poll_interval
+                )
+        else:
+            Host.objects.filter(name__in=["fw1a", "fw1b"]).update(poll_interval=args.poll_interval)
         EscalationPolicy.objects.update(max_pages_per_hour=10_000)
+        rng = random.Random(args.seed)
         runs = []
         for i in range(args.runs):
-            runs.append(one_run(env, state))
+            runs.append(one_run(env, state, *rng.choice(pairs)))
             print(f"run {i + 1:2d}: {runs[-1]}", flush=True)
         summary = {
             key: {
@@ -277,6 +312,8 @@ def main() -> None:
             for key in ("alert_s", "page_s", "finding_to_alert_s", "finding_to_page_s")
         }
         summary["ack_link"] = follow_ack_link(BENCH / "worker.log")
+        summary["fleet"] = Host.objects.count()
+        summary["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"runs": runs, "summary": summary}, indent=2))
         print(json.dumps(summary, indent=2))
