@@ -188,11 +188,13 @@ def pair_alerts(since, cluster: str = "fw-pair-1", host: str = "fw1a"):
     return Alert.objects.filter(Q(cluster__name=cluster) | Q(host__name=host), opened_at__gte=since)
 
 
-def first_page_at(alerts):
+def first_page_at(alerts, since):
     from alerts.models import Notification
 
     ids = {a.pk for a in alerts} | {a.parent_id for a in alerts if a.parent_id}
-    sent = Notification.objects.filter(alert_id__in=ids, sent_at__isnull=False).order_by("sent_at")
+    # A root-cause parent may have been paged long before (a large fleet always has
+    # something open): only a page sent after the fault counts.
+    sent = Notification.objects.filter(alert_id__in=ids, sent_at__gte=since).order_by("sent_at")
     return sent.values_list("sent_at", flat=True).first()
 
 
@@ -225,7 +227,7 @@ def one_run(env: dict, state: Path, cluster: str = "fw-pair-1", host: str = "fw1
     alerts = wait_for("an alert", lambda: list(pair_alerts(injected, cluster, host)), 60)
     t_alert = time.monotonic() - t0
     paged = wait_for(
-        "a page", lambda: first_page_at(list(pair_alerts(injected, cluster, host))), 60
+        "a page", lambda: first_page_at(list(pair_alerts(injected, cluster, host)), injected), 60
     )
     first = min(alerts, key=lambda a: a.opened_at)
     finding = Finding.objects.filter(dedup_key=first.dedup_key).first()
@@ -278,6 +280,8 @@ def main() -> None:
         NYIOPS_DISPATCH_INTERVAL="0.5",
     )
     procs: list[subprocess.Popen] = []
+    # A bounded run stopped early (timeout, kill) still stops everything it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         state = start_stack(env, procs, args.fleet, args.workers)
         os.environ.update(env)

@@ -375,8 +375,12 @@ class SSHConnection:
                 continue
             if chan.eof_received or chan.closed:  # no more data; only the status is pending
                 return chan.status_event.wait(remaining)
-            # The channel's pipe is readable on data, EOF or close (both streams).
-            readable, _, _ = select.select([chan], [], [], min(remaining, 0.25))
+            # The channel's pipe is readable on data, EOF or close (both streams). poll(),
+            # not select(): a worker holding a fleet's connections has descriptors past
+            # FD_SETSIZE (1024), which select() refuses.
+            poller = select.poll()
+            poller.register(chan.fileno(), select.POLLIN)
+            readable = poller.poll(int(min(remaining, 0.25) * 1000) or 1)
             if not readable and chan.exit_status_ready():
                 return True  # status came without EOF: nothing more will arrive
 
