@@ -129,6 +129,19 @@ def components(hosts, n: int) -> dict[str, float]:
             last_poll_duration_ms=1
         ),
     )
+    from django.db import transaction
+    from django.utils import timezone
+
+    from hosts.health.store import evaluate_and_store
+
+    for role in ("web", "firewall", "loadbalancer", "storage"):
+        member = next(h for h in hosts if role in h.roles)
+
+        def judge(member=member):
+            with transaction.atomic():
+                evaluate_and_store(member, now=timezone.now())
+
+        timed(f"judge one {role} host and its clusters (evaluate_and_store)", judge)
     return out
 
 
