@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hosts.choices import Reachability
@@ -326,8 +328,8 @@ _WATCHER: threading.Thread | None = None
 
 def watch_connection(host: Host) -> None:
     """Have this process watch its persistent connection to a cluster member: if the host
-    drops it (a crash that resets it, a reboot, sshd or the listener gone), the host is made
-    due at once instead of at its next interval. A failover is paged seconds sooner this
+    drops it (a crash that resets it, a reboot, sshd or the listener gone), the host is
+    polled at once instead of at its next interval. A failover is paged seconds sooner this
     way at no cost per poll; a host that dies silently (no FIN, no RST) is still found by
     its next regular poll."""
     global _WATCHER
@@ -338,17 +340,52 @@ def watch_connection(host: Host) -> None:
             _WATCHER.start()
 
 
-def make_dropped_hosts_due() -> list[str]:
-    """One look at the watched connections; the hosts that dropped theirs are made due."""
+def _claim_now(host_id: int, now) -> str | None:
+    """Claim one host for an immediate poll, as the dispatcher claims due hosts (a token
+    and a lease, only if no live claim holds it); None when a poll already holds it."""
+    token = str(uuid.uuid4())
+    lease = timedelta(seconds=settings.NYIOPS_POLL_LEASE_SECONDS)
+    claimable = Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=now)
+    host = Host.objects.filter(pk=host_id, enabled=True).only("poll_interval").first()
+    if host is None:
+        return None
+    claimed = Host.objects.filter(claimable, pk=host_id, enabled=True).update(
+        poll_claim=token,
+        poll_claimed_until=now + lease,
+        next_poll_at=now + timedelta(seconds=host.poll_interval),
+    )
+    return token if claimed else None
+
+
+def poll_dropped_hosts() -> list[str]:
+    """One look at the watched connections. A host that dropped its connection is claimed
+    and polled at once on this process's urgent poll thread, ahead of any queued batch; if
+    a poll already holds it, that poll finds the drop itself, and the host is made due for
+    the next dispatch too."""
     with _WATCH_LOCK:
         watched = dict(_WATCHED)
     names = CONNECTIONS.dropped(set(watched))
+    now = timezone.now()
+    for name in names:
+        token = _claim_now(watched[name], now)
+        if token is None:
+            Host.objects.filter(pk=watched[name]).update(next_poll_at=now)
+        else:
+            _urgent_executor().submit(_poll_in_thread, watched[name], token)
     if names:
-        Host.objects.filter(pk__in=[watched[n] for n in names], enabled=True).update(
-            next_poll_at=timezone.now()
-        )
-        log.info("connection dropped by %s: polled at the next dispatch", ", ".join(names))
+        log.info("connection dropped by %s: polled now", ", ".join(names))
     return names
+
+
+_URGENT: ThreadPoolExecutor | None = None
+
+
+def _urgent_executor() -> ThreadPoolExecutor:
+    global _URGENT
+    with _EXECUTOR_LOCK:
+        if _URGENT is None:
+            _URGENT = ThreadPoolExecutor(max_workers=2, thread_name_prefix="poll-urgent")
+        return _URGENT
 
 
 def _watch_loop() -> None:
@@ -356,6 +393,6 @@ def _watch_loop() -> None:
         time.sleep(settings.NYIOPS_WATCH_DROPPED_EVERY)
         try:
             close_old_connections()
-            make_dropped_hosts_due()
+            poll_dropped_hosts()
         except Exception:  # a database outage must not end the watch
             log.exception("watching dropped connections failed")

@@ -27,7 +27,7 @@ from hosts.models import (
     StatusEvent,
     ZPoolDevice,
 )
-from hosts.polling.run import make_dropped_hosts_due
+from hosts.polling.run import poll_dropped_hosts
 from hosts.tasks import poll_host as poll_task
 from hosts.tasks import poll_hosts, send_polls
 
@@ -268,8 +268,8 @@ def test_due_polls_are_sent_in_batches_spread_over_the_dispatch_interval(setting
     assert [countdown for _, countdown in sent] == pytest.approx([0, 2 / 3, 4 / 3])
 
 
-@pytest.mark.django_db(transaction=True)  # the watcher thread uses its own connection
-def test_a_cluster_member_that_drops_its_connection_is_made_due_at_once(fleet):
+@pytest.mark.django_db(transaction=True)  # the watcher's poll thread uses its own connection
+def test_a_cluster_member_that_drops_its_connection_is_polled_at_once(fleet):
     later = timezone.now() + timedelta(hours=1)
     dispatched("fw1a")
     dispatched("web1")  # in no cluster: not watched
@@ -278,9 +278,13 @@ def test_a_cluster_member_that_drops_its_connection_is_made_due_at_once(fleet):
     fleet.inject("fw1a", "down")
     fleet.inject("web1", "down")
 
-    def fw1a_due(_):
-        make_dropped_hosts_due()  # what the worker's watcher thread does every 0.5 s
-        return Host.objects.get(name="fw1a").next_poll_at <= timezone.now()
+    def fw1a_found_down(_):
+        poll_dropped_hosts()  # what the worker's watcher thread does every 0.5 s
+        return Host.objects.get(name="fw1a").reachability == "unknown"
 
-    assert fleet.wait_for(fw1a_due, timeout=5)
-    assert Host.objects.get(name="web1").next_poll_at == later
+    # No dispatcher runs here: the watcher claimed and polled fw1a itself.
+    assert fleet.wait_for(fw1a_found_down, timeout=10)
+    assert findings("host_unreachable", host__name="fw1a")
+    assert Host.objects.get(name="fw1a").poll_claimed_until is None
+    web1 = Host.objects.get(name="web1")
+    assert web1.next_poll_at == later and web1.reachability == "ok"
