@@ -145,6 +145,7 @@ def main() -> None:
     django.setup()
     import redis
     from django.core.management import call_command
+    from django.utils import timezone
 
     from hosts.models import Host
     from nyiops.celery import app
@@ -157,7 +158,7 @@ def main() -> None:
         procs.append(start_fleet(state, max(0, args.hosts - 20), env))
         call_command("migrate", verbosity=0)
         call_command("import_inventory", str(state / "inventory.yaml"), verbosity=0)
-        Host.objects.update(poll_interval=args.interval, next_poll_at=None)
+        Host.objects.update(poll_interval=args.interval, next_poll_at=timezone.now())
         app.control.purge()
         celery = [sys.executable, "-m", "celery", "-A", "nyiops"]
         for i in range(args.workers):
