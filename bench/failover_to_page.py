@@ -1,7 +1,7 @@
 """Failover to page: how long from a failover in the fleet to the on-call engineer's page.
 
     .venv/bin/python bench/failover_to_page.py [--runs 20] [--poll-interval 2]
-        [--out var/bench/failover_to_page.json] [--keep]
+        [--fleet 1000 [--workers 2] [--seed 1]] [--out var/bench/failover_to_page.json] [--keep]
 
 Starts, all on 127.0.0.1 and under var/bench/failover/ (a fresh NYIOPS_VAR_DIR): a private
 redis-server, `fleetsim serve` with demo/fleet.yaml, migrate + import_inventory + seed_demo +
@@ -15,6 +15,11 @@ from the finding's first_seen_at (the alerts pipeline alone). At the end the fir
 one-click link (from the worker's console mail) is followed to acknowledge an alert.
 Bench-only tuning: the pair's poll interval is set to --poll-interval and the default
 policy's rate cap is raised, so 20 pages in a few minutes are not rate-capped.
+
+With --fleet N the fleet is the demo fleet plus N-20 generated hosts, every host polled at
+its own interval (10 s in the spec; --poll-interval 0 leaves the pair members at theirs
+too), --workers Celery workers, and each run downs a random member of a random firewall or
+load-balancer pair (--seed). A PostgreSQL DATABASE_URL is dropped and created afresh.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -32,9 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import percentile
-
-from nyiops.processes import celery_argv, spawn, start_fleetsim, stop, worker_argv
+from _common import percentile, spawn
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -78,96 +83,173 @@ def wait_for(what: str, predicate, timeout: float, step: float = 0.05):
     raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def start_stack(env: dict, procs: list) -> Path:
+def reset_postgres(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def start_stack(env: dict, procs: list, fleet: int = 0, workers: int = 1) -> Path:
     redis_port = free_port()
     env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-    redis = ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port)]
-    redis += ["--save", "", "--appendonly", "no"]
-    procs.append(spawn(redis, log=BENCH / "redis.log", env=env))
-    state = BENCH / "fleet"
     procs.append(
-        start_fleetsim(
-            REPO / "demo" / "fleet.yaml",
-            state,
-            log=BENCH / "fleet.log",
-            env=env,
-            base_port=str(free_port()),
-            timeout=120,
+        spawn(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(redis_port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            env,
+            BENCH / "redis.log",
         )
     )
+    state = BENCH / "fleet"
+    procs.append(
+        spawn(
+            [
+                sys.executable,
+                "-m",
+                "fleetsim",
+                "serve",
+                "--spec",
+                str(REPO / "demo" / "fleet.yaml"),
+                "--state",
+                str(state),
+                "--base-port",
+                str(free_port()) if fleet <= 20 else "0",
+                *(["--scale", str(fleet - 20)] if fleet > 20 else []),
+            ],
+            env,
+            BENCH / "fleet.log",
+        )
+    )
+    wait_for("fleetsim", lambda: (state / "ready").exists(), 300, 0.2)
+    if env.get("DATABASE_URL", "").startswith("postgres"):
+        reset_postgres(env["DATABASE_URL"])
     manage(env, "migrate", "--no-input", "-v", "0")
     manage(env, "import_inventory", str(state / "inventory.yaml"))
     manage(env, "seed_demo")
     manage(env, "seed_oncall_demo")
-    worker = worker_argv("poll,operations,notify", 16, "--without-gossip", "--without-mingle")
-    procs.append(spawn(worker, log=BENCH / "worker.log", env=env))
-    beat = celery_argv(
-        "beat", "--loglevel", "INFO", "--schedule", str(BENCH / "celerybeat-schedule")
+    celery = [sys.executable, "-m", "celery", "-A", "nyiops"]
+    # With a fleet, poll workers and one for alerts and operations, as deployed at scale
+    # (queues per role): a worker busy with poll batches would hold pages back.
+    roles = [("poll,operations,notify", 16)]
+    if fleet:
+        roles = [("poll", 16)] * workers + [("operations,notify", 4)]
+    for i, (queues, threads) in enumerate(roles):
+        procs.append(
+            spawn(
+                [
+                    *celery,
+                    "worker",
+                    "--hostname",
+                    f"bench{i}@%h",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    str(threads),
+                    "-Q",
+                    queues,
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel",
+                    "INFO",
+                ],
+                env,
+                BENCH / ("worker.log" if i == 0 else f"worker{i}.log"),
+            )
+        )
+    procs.append(
+        spawn(
+            [
+                *celery,
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(BENCH / "celerybeat-schedule"),
+            ],
+            env,
+            BENCH / "beat.log",
+        )
     )
-    procs.append(spawn(beat, log=BENCH / "beat.log", env=env))
     return state
 
 
-def pair_alerts(since):
+def pair_alerts(since, cluster: str = "fw-pair-1", host: str = "fw1a"):
     from django.db.models import Q
 
     from alerts.models import Alert
 
-    return Alert.objects.filter(
-        Q(cluster__name="fw-pair-1") | Q(host__name="fw1a"), opened_at__gte=since
-    )
+    return Alert.objects.filter(Q(cluster__name=cluster) | Q(host__name=host), opened_at__gte=since)
 
 
-def first_page_at(alerts):
+def first_page_at(alerts, since):
     from alerts.models import Notification
 
     ids = {a.pk for a in alerts} | {a.parent_id for a in alerts if a.parent_id}
-    sent = Notification.objects.filter(
-        alert_id__in=ids, sent_at__isnull=False, purpose="page"
-    ).order_by("sent_at")
+    # A root-cause parent may have been paged long before (a large fleet always has
+    # something open): only a page sent after the fault counts.
+    sent = Notification.objects.filter(alert_id__in=ids, sent_at__gte=since).order_by("sent_at")
     return sent.values_list("sent_at", flat=True).first()
 
 
-def settled() -> bool:
+def settled(cluster: str = "fw-pair-1", host: str = "fw1a") -> bool:
     from alerts.models import Alert
     from hosts.models import Finding, Host
 
-    fw1a = Host.objects.get(name="fw1a")
+    member = Host.objects.get(name=host)
     return (
-        fw1a.reachability == "ok"
+        member.reachability == "ok"
         and not Finding.objects.filter(
-            cluster__name="fw-pair-1", kind="preferred_master_is_backup"
+            cluster__name=cluster, kind="preferred_master_is_backup"
         ).exists()
-        and not pair_alerts(datetime(2000, 1, 1, tzinfo=UTC))
+        and not pair_alerts(datetime(2000, 1, 1, tzinfo=UTC), cluster, host)
         .filter(
             resolved_at__isnull=True, kind__in=["preferred_master_is_backup", "host_unreachable"]
         )
         .exists()
-        and not Alert.objects.filter(host__name="fw1a", resolved_at__isnull=True).exists()
+        and not Alert.objects.filter(host__name=host, resolved_at__isnull=True).exists()
     )
 
 
-def one_run(env: dict, state: Path) -> dict:
+def one_run(env: dict, state: Path, cluster: str = "fw-pair-1", host: str = "fw1a") -> dict:
     from hosts.models import Finding
 
-    wait_for("the pair to settle", settled, 180, 0.5)
+    wait_for("the pair to settle", lambda: settled(cluster, host), 180, 0.5)
     injected = datetime.now(UTC)
     t0 = time.monotonic()
-    ctl(env, state, "fault", "fw1a", "down")
-    alerts = wait_for("an alert", lambda: list(pair_alerts(injected)), 60)
+    ctl(env, state, "fault", host, "down")
+    # ctl returns once the simulator applied the fault (it polls for that every 50 ms); at
+    # 1,000 hosts that takes the simulator seconds, which is not the poller's time.
+    applied = datetime.now(UTC)
+    alerts = wait_for("an alert", lambda: list(pair_alerts(injected, cluster, host)), 60)
     t_alert = time.monotonic() - t0
-    paged = wait_for("a page", lambda: first_page_at(list(pair_alerts(injected))), 60)
+    paged = wait_for(
+        "a page", lambda: first_page_at(list(pair_alerts(injected, cluster, host)), injected), 60
+    )
     first = min(alerts, key=lambda a: a.opened_at)
     finding = Finding.objects.filter(dedup_key=first.dedup_key).first()
     seen = finding.first_seen_at if finding else first.opened_at
     run = {
         "alert_s": round(t_alert, 3),
         "page_s": round((paged - injected).total_seconds(), 3),
+        "applied_to_page_s": round((paged - applied).total_seconds(), 3),
         "finding_to_alert_s": round((first.opened_at - seen).total_seconds(), 3),
         "finding_to_page_s": round((paged - seen).total_seconds(), 3),
         "first_alert": f"{first.kind} {first.subject}",
+        "target": host,
     }
-    ctl(env, state, "heal", "fw1a")
+    ctl(env, state, "heal", host)
     return run
 
 
@@ -176,17 +258,16 @@ def follow_ack_link(worker_log: Path) -> str:
 
     from alerts.models import Alert
 
-    text = worker_log.read_text(errors="replace")
-    links = re.findall(r"Acknowledge \(one click, valid 24 h, once\): (\S+)", text)
+    text = "".join(
+        log.read_text(errors="replace") for log in sorted(worker_log.parent.glob("worker*.log"))
+    )
+    links = re.findall(r"Acknowledge \(one click, valid 24 h\): (\S+)", text)
     if not links:
         return "no page with an ack link in the worker log"
-    # The secret is the URL fragment: a browser keeps it and the page's script posts it.
-    path, _, secret = ("/" + links[-1].split("/", 3)[3]).partition("#")
+    path = "/" + links[-1].split("/", 3)[3]
     client = Client()
     client.get(path)
-    response = client.post(
-        path, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value, "secret": secret}
-    )
+    response = client.post(path, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
     acked = Alert.objects.filter(events__text__contains="via link").first()
     return f"POST {path[:40]}... -> {response.status_code}; acknowledged: {acked}"
 
@@ -195,6 +276,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--poll-interval", type=int, default=2)
+    parser.add_argument("--fleet", type=int, default=0, help="hosts (default: the demo fleet)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(REPO / "var" / "bench" / "failover_to_page.json"))
     parser.add_argument("--keep", action="store_true", help="keep var/bench/failover/")
     args = parser.parse_args()
@@ -207,20 +291,32 @@ def main() -> None:
         NYIOPS_DISPATCH_INTERVAL="0.5",
     )
     procs: list[subprocess.Popen] = []
+    # A bounded run stopped early (timeout, kill) still stops everything it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        state = start_stack(env, procs)
+        state = start_stack(env, procs, args.fleet, args.workers)
         os.environ.update(env)
         import django
 
         django.setup()
         from alerts.models import EscalationPolicy
-        from hosts.models import Host
+        from hosts.models import ClusterMember, Host
 
-        Host.objects.filter(name__in=["fw1a", "fw1b"]).update(poll_interval=args.poll_interval)
+        pairs = [("fw-pair-1", "fw1a")]
+        if args.fleet:
+            members = ClusterMember.objects.filter(cluster__kind__in=["firewall", "loadbalancer"])
+            pairs = sorted(members.values_list("cluster__name", "host__name"))
+            if args.poll_interval:
+                Host.objects.filter(memberships__in=members).update(
+                    poll_interval=args.poll_interval
+                )
+        else:
+            Host.objects.filter(name__in=["fw1a", "fw1b"]).update(poll_interval=args.poll_interval)
         EscalationPolicy.objects.update(max_pages_per_hour=10_000)
+        rng = random.Random(args.seed)
         runs = []
         for i in range(args.runs):
-            runs.append(one_run(env, state))
+            runs.append(one_run(env, state, *rng.choice(pairs)))
             print(f"run {i + 1:2d}: {runs[-1]}", flush=True)
         summary = {
             key: {
@@ -228,14 +324,29 @@ def main() -> None:
                 "p95": percentile([r[key] for r in runs], 95),
                 "max": max(r[key] for r in runs),
             }
-            for key in ("alert_s", "page_s", "finding_to_alert_s", "finding_to_page_s")
+            for key in (
+                "alert_s",
+                "page_s",
+                "applied_to_page_s",
+                "finding_to_alert_s",
+                "finding_to_page_s",
+            )
         }
         summary["ack_link"] = follow_ack_link(BENCH / "worker.log")
+        summary["fleet"] = Host.objects.count()
+        summary["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"runs": runs, "summary": summary}, indent=2))
         print(json.dumps(summary, indent=2))
     finally:
-        stop(procs, timeout=20)
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in reversed(procs):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
         if not args.keep:
             shutil.rmtree(BENCH / "fleet", ignore_errors=True)
 

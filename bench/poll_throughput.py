@@ -6,9 +6,10 @@
 For each fleet size N it starts fleetsim (the demo fleet plus N-20 generated hosts) in its
 own process, imports its inventory into a fresh PostgreSQL database, starts a real Celery
 worker (thread pool) on Redis, and then, per sweep: marks every host due, claims them the
-way the beat dispatcher does, enqueues one poll task per host and waits until every host's
-poll is stored and judged. Reported: sweep time, polls/s, p50/p95 of each poll's SSH time
-and of its dispatch-to-stored time, worker CPU seconds and RSS, then the worker's idle CPU
+way the beat dispatcher does, sends the poll tasks as it does (`send_polls`: batches of
+NYIOPS_POLL_BATCH hosts) and waits until every host's poll is stored and judged.
+Reported: sweep time, polls/s, p50/p95 of each poll's SSH time and of its dispatch-to-stored
+time, worker CPU seconds and RSS, then the worker's idle CPU
 and RSS while it holds N persistent connections. Ansible (ansible-core, installed into its
 own venv under var/bench/) runs each host's same poll script with `-m raw -f 50`.
 
@@ -92,15 +93,16 @@ def sweep(n_hosts: int, worker_pids: list[int], fleet_pid: int) -> dict:
     from django.utils import timezone
 
     from hosts.models import Host
-    from hosts.tasks import claim_due_hosts, poll_host
+    from hosts.tasks import claim_due_hosts, send_polls
 
     Host.objects.update(next_poll_at=timezone.now(), poll_claimed_until=None)
     cpu0, fleet_cpu0 = sum(map(cpu_seconds, worker_pids)), cpu_seconds(fleet_pid)
     start = timezone.now()
     t0 = time.monotonic()
     claimed = claim_due_hosts(limit=n_hosts + 10)
-    for pk, token in claimed:
-        poll_host.apply_async((pk, token))
+    # As the dispatcher sends them (batches over one broker connection), without its
+    # jitter: a sweep here is the whole fleet due at once, polled as fast as it can be.
+    tasks = send_polls(claimed, spread=0)
     dispatched = time.monotonic() - t0
     pks = [pk for pk, _ in claimed]
     done = Host.objects.filter(pk__in=pks, last_poll_at__gte=start)
@@ -119,6 +121,7 @@ def sweep(n_hosts: int, worker_pids: list[int], fleet_pid: int) -> dict:
         "sweep_s": round(seconds, 3),
         "polls_per_s": round(len(claimed) / seconds, 1),
         "dispatch_s": round(dispatched, 3),
+        "tasks": tasks,
         "poll_ssh_ms_p50": percentile(ssh_ms, 50),
         "poll_ssh_ms_p95": percentile(ssh_ms, 95),
         "dispatch_to_stored_s_p50": round(percentile(stored, 50), 3),

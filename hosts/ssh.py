@@ -417,8 +417,12 @@ class SSHConnection:
                 continue
             if chan.eof_received or chan.closed:  # no more data; only the status is pending
                 return chan.status_event.wait(remaining)
-            # The channel's pipe is readable on data, EOF or close (both streams).
-            readable, _, _ = select.select([chan], [], [], min(remaining, 0.25))
+            # The channel's pipe is readable on data, EOF or close (both streams). poll(),
+            # not select(): a worker holding a fleet's connections has descriptors past
+            # FD_SETSIZE (1024), which select() refuses.
+            poller = select.poll()
+            poller.register(chan.fileno(), select.POLLIN)
+            readable = poller.poll(int(min(remaining, 0.25) * 1000) or 1)
             if not readable and chan.exit_status_ready():
                 return True  # status came without EOF: nothing more will arrive
 
@@ -472,6 +476,28 @@ class ConnectionPool:
                         slot.conn.close()
                         slot.conn = None
             raise AssertionError("unreachable")
+
+    def dropped(self, names: set[str]) -> list[str]:
+        """Names among `names` whose pooled connection died while idle (the host closed or
+        reset it: rebooting, sshd gone, listener down). Each is closed and forgotten, so it
+        is reported once. Costs no traffic: paramiko's reader thread already saw the EOF.
+        A slot busy with a command is skipped; that command reports its own failure."""
+        with self._lock:
+            if os.getpid() != self._pid:
+                return []
+            slots = [(key[0], slot) for key, slot in self._slots.items() if key[0] in names]
+        out = []
+        for name, slot in slots:
+            if slot.conn is None or not slot.lock.acquire(blocking=False):
+                continue
+            try:
+                if slot.conn is not None and not slot.conn.is_alive():
+                    slot.conn.close()
+                    slot.conn = None
+                    out.append(name)
+            finally:
+                slot.lock.release()
+        return out
 
     def close_all(self) -> None:
         with self._lock:

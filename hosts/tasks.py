@@ -2,19 +2,18 @@
 
 Beat runs `dispatch_due_polls` every NYIOPS_DISPATCH_INTERVAL seconds. It claims hosts whose
 `next_poll_at` is due with a conditional UPDATE (a claim token and a lease), and sends one
-`poll_host` task per host. A duplicate or late delivery finds its token no longer current
-and does nothing; a worker killed mid-poll leaves the claim to expire, and the next sweep
-re-claims the host (acks_late + reject_on_worker_lost also redeliver the task itself).
+`poll_hosts` task per batch of NYIOPS_POLL_BATCH hosts (`poll_host` polls a single one). A
+duplicate or late delivery finds its token no longer current and does nothing; a worker
+killed mid-poll leaves the claim to expire, and the next sweep re-claims the host
+(acks_late + reject_on_worker_lost also redeliver the task itself).
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 from datetime import timedelta
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -23,19 +22,16 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from hosts.health.store import evaluate_stale_polls
 from hosts.models import Host, MetricSample, PollRun
-from hosts.polling.run import poll_host as run_poll
+from hosts.polling.run import (
+    POLL_HARD_LIMIT_SECONDS,
+    POLL_SOFT_LIMIT_SECONDS,
+    poll_claimed,
+    poll_claimed_batch,
+)
 from hosts.signals import findings_updated
-from nyiops.deadline import overtime, remaining
+from nyiops.deadline import remaining
 from nyiops.tasks import nyiops_task
 
-# A poll's time budget (RELIABILITY A7; tests/reliability/test_time_limits.py holds it):
-# SSH at its worst (hosts.ssh.worst_case_seconds) plus the store transaction fits in the
-# soft limit, which is the task's own deadline; the soft limit plus one statement timeout
-# fits in the hard limit; and the lease outlasts the hard limit, so a live poll keeps its
-# claim and a dead one's claim expires.
-POLL_SOFT_LIMIT_SECONDS = 72
-POLL_HARD_LIMIT_SECONDS = 85
-POLL_STORE_BUDGET_SECONDS = 15
 POLL_LEASE = timedelta(seconds=settings.NYIOPS_POLL_LEASE_SECONDS)
 DISPATCH_BATCH = 2000
 # kombu wraps what the transport raises; a connection error it has not wrapped is caught too.
@@ -86,26 +82,61 @@ def release_unpublished(claims: list[tuple[int, str]]) -> int:
     return released
 
 
+def send_polls(claimed: list[tuple[int, str]], *, spread: float) -> int:
+    """Send the claimed polls in batches of NYIOPS_POLL_BATCH, over one broker connection.
+
+    Batch i starts after a delay spread evenly inside `spread` seconds, so a fleet due
+    together is not polled in one burst; `expires` drops polls that a backlog would run
+    too late (the next sweep claims them again). Returns the number of tasks sent. When the
+    broker refuses (its publish retry policy already gave up, fast), the claims of this
+    batch and every later one are released and the broker error is raised."""
+    size = max(1, settings.NYIOPS_POLL_BATCH)
+    batches = [claimed[i : i + size] for i in range(0, len(claimed), size)]
+    sent = 0
+    try:
+        with poll_hosts.app.producer_or_acquire() as producer:
+            for i, batch in enumerate(batches):
+                countdown = spread * i / len(batches) if spread > 0 else 0
+                poll_hosts.apply_async((batch,), countdown=countdown, expires=60, producer=producer)
+                sent += 1
+    except BROKER_ERRORS as exc:
+        raise UnsentPolls(exc, sent * size, release_unpublished(claimed[sent * size :])) from exc
+    return len(batches)
+
+
+class UnsentPolls(Exception):
+    """The broker refused part of a dispatch; the unsent claims were released."""
+
+    def __init__(self, error: Exception, sent: int, released: int):
+        super().__init__(f"broker unavailable ({error}): released {released} unsent poll claims")
+        self.sent, self.released = sent, released
+
+
 @nyiops_task(queue="poll", soft_time_limit=20, time_limit=30, retry=None)
 def dispatch_due_polls() -> str:
     claimed = claim_due_hosts()
-    spread = max(0.0, settings.NYIOPS_DISPATCH_INTERVAL)
-    for i, (pk, token) in enumerate(claimed):
-        # Jitter inside one dispatch interval so a fleet due together is not polled in a
-        # single burst; `expires` drops polls that a backlog would run too late.
-        try:
-            poll_host.apply_async(
-                (pk, token),
-                countdown=random.uniform(0, spread),
-                expires=60,
-            )
-        except BROKER_ERRORS as exc:
-            # The publish retry policy already gave up (fast, settings): stop sending and
-            # release this claim and every later one instead of letting them age a lease.
-            released = release_unpublished(claimed[i:])
-            log.warning("broker unavailable (%s): released %d unsent poll claims", exc, released)
-            return f"dispatched {i} polls; broker unavailable, released {released} claims"
-    return f"dispatched {len(claimed)} polls"
+    try:
+        tasks = send_polls(claimed, spread=max(0.0, settings.NYIOPS_DISPATCH_INTERVAL))
+    except UnsentPolls as exc:
+        log.warning("%s", exc)
+        return f"dispatched {exc.sent} polls; broker unavailable, released {exc.released} claims"
+    return f"dispatched {len(claimed)} polls in {tasks} tasks"
+
+
+# Each host of a batch is polled on its own poll thread under its own deadline
+# (hosts.polling.run), so a batch ends by the slowest host's limit, not the sum.
+@nyiops_task(
+    queue="poll",
+    soft_time_limit=POLL_SOFT_LIMIT_SECONDS,
+    time_limit=POLL_HARD_LIMIT_SECONDS,
+    retry=None,
+)
+def poll_hosts(claims: list[list]) -> str:
+    """Poll a batch of claimed hosts ([host_id, claim] pairs), side by side. Not retried:
+    the next sweep is the retry."""
+    summaries = poll_claimed_batch([(int(pk), str(token)) for pk, token in claims])
+    stale = sum("stale claim" in s for s in summaries)
+    return f"{len(summaries)} polls ({stale} stale claims): " + "; ".join(summaries)[:500]
 
 
 @nyiops_task(
@@ -117,35 +148,7 @@ def dispatch_due_polls() -> str:
 def poll_host(host_id: int, claim: str) -> str:
     """Poll one host if `claim` is still its current claim. Not retried: the next sweep is
     the retry."""
-    started = timezone.now()
-    host = (
-        Host.objects.select_related("credential")
-        .filter(pk=host_id, poll_claim=claim, enabled=True)
-        .first()
-    )
-    if host is None:
-        return f"host {host_id}: stale claim, another poll owns it"
-    try:
-        outcome = run_poll(host, claim=claim)  # releases the claim in its own transaction
-    except BaseException as exc:
-        # Release it anyway (a DB error, the soft time limit) so the host is polled again at
-        # its next due time instead of after the lease. Past the deadline these statements
-        # still run (each bounded by the worker's statement timeout).
-        with overtime():
-            released = Host.objects.filter(pk=host_id, poll_claim=claim).update(
-                poll_claimed_until=None
-            )
-            if released and isinstance(exc, SoftTimeLimitExceeded):
-                PollRun.objects.create(
-                    host_id=host_id,
-                    claim=claim,
-                    started_at=started,
-                    finished_at=timezone.now(),
-                    status=PollRun.Status.TIMED_OUT,
-                    error=f"poll stopped: {exc}"[:300],
-                )
-        raise
-    return outcome.summary()
+    return poll_claimed(host_id, claim)
 
 
 def record_lost_polls(now=None) -> int:

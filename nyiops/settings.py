@@ -399,6 +399,13 @@ NYIOPS_DISPATCH_INTERVAL = env.float("NYIOPS_DISPATCH_INTERVAL", default=2.0)
 # Longer than poll_host's hard limit (85 s), which bounds SSH at its worst plus the store:
 # tests/reliability/test_time_limits.py.
 NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=90)
+# Hosts per poll task, and the threads per worker process that poll a batch's hosts side
+# by side (docs/polling.md: one Celery task per host cost more than an unchanged poll).
+NYIOPS_POLL_BATCH = env.int("NYIOPS_POLL_BATCH", default=20)
+NYIOPS_POLL_THREADS = env.int("NYIOPS_POLL_THREADS", default=16)
+# How often a worker looks for cluster members that dropped their persistent connection
+# (hosts.polling.run.watch_connection): such a host is polled at the next dispatch.
+NYIOPS_WATCH_DROPPED_EVERY = env.float("NYIOPS_WATCH_DROPPED_EVERY", default=0.5)
 NYIOPS_SSH_TIMEOUTS = {
     "connect": env.float("NYIOPS_SSH_CONNECT_TIMEOUT", default=5.0),
     "banner": env.float("NYIOPS_SSH_BANNER_TIMEOUT", default=10.0),

@@ -7,7 +7,7 @@ Findings are replaced per scope: after a poll of host H, the scopes "host:H", "p
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Max, Q
 
@@ -26,7 +26,12 @@ from hosts.health.state import (
     Problem,
     VhidState,
 )
-from hosts.health.verdicts import GOOD_BACKUP_EXIT, configured_thresholds
+from hosts.health.verdicts import (
+    GOOD_BACKUP_EXIT,
+    Thresholds,
+    backup_age_limit,
+    configured_thresholds,
+)
 from hosts.inventory.keys import fingerprint
 from hosts.models import (
     BackupJob,
@@ -175,17 +180,47 @@ def backup_states(target: Host) -> list[BackupState]:
     return views
 
 
-def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int]:
+# A host whose facts do not change is still re-judged this often, as a safety net under
+# `next_judgement_due` (a clock-reading rule it does not know of would be late by this much).
+JUDGE_AT_LEAST_EVERY = timedelta(minutes=15)
+# A stale backup's message says its age in tenths of an hour: refreshed that often.
+STALE_AGE_STEP = timedelta(minutes=6)
+
+
+def next_judgement_due(
+    view: HostState, backups: list[BackupState], now: datetime, t: Thresholds
+) -> datetime:
+    """When a rule that reads the clock can next change its verdict on this host if none of
+    its facts change: a pool's last scrub growing too old, a backup's last good run
+    growing stale (and then the age its message states). Facts that change re-judge the
+    host anyway; so does every failed poll."""
+    due = [now + JUDGE_AT_LEAST_EVERY]
+    for pool in view.pools:
+        if pool.scan_finished_at is not None:
+            overdue = pool.scan_finished_at + timedelta(days=t.scrub_max_age_days, seconds=1)
+            if overdue > now:
+                due.append(overdue)
+    for b in backups:
+        reference = b.last_success_at or b.created_hint
+        if reference is None:
+            continue
+        stale = reference + backup_age_limit(b.schedule_minutes, t)
+        due.append(stale + timedelta(seconds=1) if stale >= now else now + STALE_AGE_STEP)
+    return min(due)
+
+
+def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int, datetime]:
     """Re-judge a host and every cluster it belongs to. Returns (the scopes whose findings
-    changed, the number of findings); an unchanged judgement returns no scopes."""
+    changed, the number of findings, when the clock alone can next change the host's
+    judgement); an unchanged judgement returns no scopes."""
     t = configured_thresholds()
     clusters = list(Cluster.objects.filter(members__host=host).prefetch_related("members"))
     member_ids = {m.host_id for c in clusters for m in c.members.all()} | {host.pk}
     views = load_host_states(sorted(member_ids))
     findings = evaluate_host(views[host.pk], now, t)
-    if host.has_role("storage"):
-        for backup in backup_states(host):
-            findings += evaluate_backup(backup, now, t)
+    backups = backup_states(host) if host.has_role("storage") else []
+    for backup in backups:
+        findings += evaluate_backup(backup, now, t)
     for cluster in clusters:
         members = tuple(
             (views[m.host_id], m.role) for m in cluster.members.all() if m.host_id in views
@@ -195,7 +230,8 @@ def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int]:
         )
     scopes = [f"host:{host.pk}", f"poll:{host.pk}"] + [f"cluster:{c.pk}" for c in clusters]
     changed = replace_findings(scopes, findings, now)
-    return (scopes if changed else []), len(findings)
+    due = next_judgement_due(views[host.pk], backups, now, t)
+    return (scopes if changed else []), len(findings), due
 
 
 def replace_findings(scopes: list[str], findings: list[Problem], now: datetime) -> int:

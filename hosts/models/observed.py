@@ -50,8 +50,15 @@ class HostFacts(models.Model):
     raw_outputs = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     metrics_sampled_at = models.DateTimeField(null=True, blank=True)
-    # When the health rules last judged this host (they re-run on change, else every 30 s).
+    # When the health rules last judged this host (they re-run on change, else when a
+    # rule that reads the clock can next change its verdict: `judge_due_at`).
     evaluated_at = models.DateTimeField(null=True, blank=True)
+    judge_due_at = models.DateTimeField(null=True, blank=True)
+    # Change detection (hosts.polling.fingerprints): {section key: fingerprint} of the last stored
+    # poll, and one digest of them all. A poll whose digest matches, on a reachable host
+    # with nothing due, stores with one UPDATE of the host row.
+    section_fingerprints = models.JSONField(default=dict, blank=True)
+    poll_digest = models.CharField(max_length=32, blank=True)
 
     def __str__(self):
         return f"facts of {self.host}"

@@ -3,31 +3,48 @@ health, all in one transaction; host problems become state, never exceptions."""
 
 from __future__ import annotations
 
+import gc
+import logging
+import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, connection, connections, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hosts.choices import Reachability
 from hosts.health.store import evaluate_and_store
-from hosts.models import Host, HostFacts, PollRun, StatusEvent
+from hosts.models import ClusterMember, Host, HostFacts, PollRun, StatusEvent
+from hosts.polling.fingerprints import COUNTER_KINDS, poll_digest, section_fingerprint
 from hosts.polling.plan import Section, plan_for
 from hosts.polling.store import store_poll
 from hosts.polling.store.common import PollContext
+from hosts.polling.store.metrics import METRICS_EVERY
 from hosts.signals import findings_updated
 from hosts.ssh import ConnectionPool, HostKey, HostKeyChanged, HostKeyUnknown, SSHError, SSHTarget
+from nyiops.deadline import overtime, task_deadline
 from nyiops.metrics import observe_poll
+
+log = logging.getLogger(__name__)
 
 # One pool per worker process: persistent connections are reused across polls of a host.
 CONNECTIONS = ConnectionPool()
 
 
-# Unchanged hosts are re-judged this often anyway, for the rules that depend on the clock
-# (backup staleness, scrub age) and on slowly moving numbers (pf state tables of a pair).
-REEVALUATE_EVERY = timedelta(seconds=60)
+# A poll's time budget (RELIABILITY A7; tests/reliability/test_time_limits.py holds it):
+# SSH at its worst (hosts.ssh.worst_case_seconds) plus the store transaction fits in the
+# soft limit, which is the task's own deadline; the soft limit plus one statement timeout
+# fits in the hard limit; and the lease outlasts the hard limit, so a live poll keeps its
+# claim and a dead one's claim expires.
+POLL_SOFT_LIMIT_SECONDS = 72
+POLL_HARD_LIMIT_SECONDS = 85
+POLL_STORE_BUDGET_SECONDS = 15
 # A permanent SSH error (authentication refused, host key unknown or changed) needs a person:
 # retrying it every interval only fills the host's auth log and can trip sshguard/fail2ban,
 # which would then block the good polls too. Such a host is next polled after this delay;
@@ -79,7 +96,63 @@ def _reachability_for(error: SSHError) -> str:
 
 
 def _facts_snapshot(facts: HostFacts) -> tuple:
-    return tuple(getattr(facts, f.attname) for f in HostFacts._meta.concrete_fields)
+    # Loaded fields only: raw_outputs is deferred (large, and rewritten only on news).
+    return tuple(facts.__dict__.get(f.attname) for f in HostFacts._meta.concrete_fields)
+
+
+def _fast_path_sql() -> str:
+    """The fast path's statement, built once from the models' table and column names. Plain
+    SQL: Django compiling the equivalent filtered update cost more CPU than running it."""
+    h, f = Host._meta, HostFacts._meta
+
+    def col(meta, name):
+        return connection.ops.quote_name(meta.get_field(name).column)
+
+    # Only identifiers from the models, quoted by the backend; every value is a parameter.
+    return (
+        f"UPDATE {connection.ops.quote_name(h.db_table)} SET "  # noqa: S608
+        f"{col(h, 'last_poll_at')} = %s, {col(h, 'last_success_at')} = %s, "
+        f"{col(h, 'last_poll_duration_ms')} = %s, "
+        # Released only when the claim is ours (a dispatched poll); left as is otherwise.
+        f"{col(h, 'poll_claimed_until')} = CASE WHEN %s THEN NULL "
+        f"ELSE {col(h, 'poll_claimed_until')} END "
+        f"WHERE {col(h, 'id')} = %s AND {col(h, 'reachability')} = %s "
+        f"AND (%s = '' OR {col(h, 'poll_claim')} = %s) "
+        f"AND EXISTS (SELECT 1 FROM {connection.ops.quote_name(f.db_table)} "
+        f"WHERE {col(f, 'host')} = %s AND {col(f, 'poll_digest')} = %s "
+        f"AND {col(f, 'judge_due_at')} > %s "
+        f"AND (%s OR {col(f, 'metrics_sampled_at')} > %s))"
+    )
+
+
+def _store_unchanged(host: Host, claim: str, digest: str, has_counters: bool, now, ms) -> bool:
+    """The "nothing changed" fast path: one conditional UPDATE of the host row.
+
+    It matches only when the host was reachable, its last stored poll had the same digest
+    (every section's fingerprint, hosts.polling.fingerprints) and no unreadable subsystem,
+    no rule that reads the clock is due, the counters' once-a-minute sample is not due, and
+    (for a dispatched poll) the claim is still ours. Anything else, or any doubt, takes
+    the full path, which diffs every changed section against the stored rows."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    sample_after = connection.ops.adapt_datetimefield_value(now - METRICS_EVERY)
+    params = [
+        at,
+        at,
+        ms,
+        bool(claim),
+        host.pk,
+        str(Reachability.OK),
+        claim,
+        claim,
+        host.pk,
+        digest,
+        at,
+        not has_counters,
+        sample_after,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_fast_path_sql(), params)
+        return cursor.rowcount == 1
 
 
 def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
@@ -96,7 +169,13 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
     started = timezone.now()
     clock = time.monotonic()
     jobs = list(host.backup_targets.all()) if host.has_role("storage") else []
-    plan = plan_for(host, jobs, in_cluster=host.memberships.exists())
+    # The poll task annotates `in_cluster` on the row it loads (one query less per poll).
+    in_cluster = getattr(host, "in_cluster", None)
+    if in_cluster is None:
+        in_cluster = host.memberships.exists()
+    plan = plan_for(host, jobs, in_cluster=in_cluster)
+    if in_cluster:
+        watch_connection(host)
     error: SSHError | None = None
     result = None
     if host.credential is None:
@@ -113,9 +192,32 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
         if result.stdout_truncated:
             problems.append("output exceeded the size cap and was truncated")
     duration_ms = int((time.monotonic() - clock) * 1000)
+    fingerprints: dict[str, str] | None = None
+    if result is not None and not problems:
+        fingerprints = {
+            s.command.key: section_fingerprint(s.command.kind, s.output, s.exit_status)
+            for s in sections
+        }
+        digest = poll_digest(fingerprints.items())
+        has_counters = any(s.command.kind in COUNTER_KINDS for s in sections)
+        now = timezone.now()
+        if _store_unchanged(host, claim, digest, has_counters, now, duration_ms):
+            return PollOutcome(
+                host=host.name,
+                status=PollRun.Status.OK,
+                reachability=Reachability.OK,
+                reason="",
+                duration_ms=duration_ms,
+                events=0,
+                findings=None,
+                subsystem_errors={},
+            )
     with transaction.atomic():
         locked = (
-            Host.objects.select_for_update(of=("self",)).select_related("facts").get(pk=host.pk)
+            Host.objects.select_for_update(of=("self",))
+            .select_related("facts")
+            .defer("facts__raw_outputs")
+            .get(pk=host.pk)
         )
         try:
             facts = locked.facts
@@ -125,9 +227,13 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
         ctx = PollContext(host=locked, facts=facts, now=timezone.now())
         old_reachability = locked.reachability
         if error is None:
-            store_poll(ctx, sections, jobs)
+            store_poll(ctx, sections, jobs, fingerprints)
             if problems:
                 facts.subsystem_errors = {**facts.subsystem_errors, "poll": "; ".join(problems)}
+            # Only a clean, complete poll can vouch for the next one being unchanged.
+            facts.poll_digest = (
+                "" if facts.subsystem_errors else poll_digest(facts.section_fingerprints.items())
+            )
             locked.reachability, locked.reachability_reason = Reachability.OK, ""
             locked.last_success_at = ctx.now
             status = PollRun.Status.PARTIAL if facts.subsystem_errors else PollRun.Status.OK
@@ -148,10 +254,10 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
                 backoff = max(PERMANENT_ERROR_BACKOFF, timedelta(seconds=locked.poll_interval))
                 locked.next_poll_at = max(locked.next_poll_at, ctx.now + backoff)
         ctx.change("host", locked.name, "reachability", old_reachability, locked.reachability)
-        due = facts.evaluated_at is None or ctx.now - facts.evaluated_at >= REEVALUATE_EVERY
+        # Judged when something changed, the poll failed, or a rule that reads the clock
+        # (backup staleness, scrub age) can have changed its verdict since the last time.
+        due = facts.judge_due_at is None or ctx.now >= facts.judge_due_at
         judge = error is not None or ctx.dirty or due
-        if judge:
-            facts.evaluated_at = ctx.now
         if facts.pk is None or _facts_snapshot(facts) != before:
             facts.save()
         if status != PollRun.Status.OK or ctx.events:
@@ -188,7 +294,8 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
         )
         finding_count = None
         if judge:
-            scopes, finding_count = evaluate_and_store(locked, now=ctx.now)
+            scopes, finding_count, due_at = evaluate_and_store(locked, now=ctx.now)
+            HostFacts.objects.filter(pk=facts.pk).update(evaluated_at=ctx.now, judge_due_at=due_at)
             if scopes:  # only a changed judgement concerns the alerts
                 transaction.on_commit(lambda: findings_updated.send(sender=Host, scopes=scopes))
     observe_poll(duration_ms / 1000, stored_at=ctx.now, next_due_at=host.next_poll_at if claim else None, interval_s=host.poll_interval, ssh_error_kind=error.kind if error else None)  # fmt: skip  # noqa: E501
@@ -202,3 +309,176 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
         findings=finding_count,
         subsystem_errors=dict(facts.subsystem_errors) if error is None else {},
     )
+
+
+# --- claimed polls, one or a batch ----------------------------------------------------------
+
+
+def poll_claimed(host_id: int, claim: str) -> str:
+    """Poll one host if `claim` is still its current claim; a one-line summary back.
+
+    A duplicate or late delivery finds another claim (or none) and does nothing."""
+    host = (
+        Host.objects.select_related("credential")
+        .annotate(in_cluster=Exists(ClusterMember.objects.filter(host=OuterRef("pk"))))
+        .filter(pk=host_id, poll_claim=claim, enabled=True)
+        .first()
+    )
+    if host is None:
+        return f"host {host_id}: stale claim, another poll owns it"
+    started = timezone.now()
+    try:
+        outcome = poll_host(host, claim=claim)  # releases the claim in its own transaction
+    except BaseException as exc:
+        # Release it anyway (a DB error, the soft time limit) so the host is polled again at
+        # its next due time instead of after the lease. Past the deadline these statements
+        # still run (each bounded by the worker's statement timeout).
+        with overtime():
+            released = Host.objects.filter(pk=host_id, poll_claim=claim).update(
+                poll_claimed_until=None
+            )
+            if released and isinstance(exc, SoftTimeLimitExceeded):
+                PollRun.objects.create(
+                    host_id=host_id,
+                    claim=claim,
+                    started_at=started,
+                    finished_at=timezone.now(),
+                    status=PollRun.Status.TIMED_OUT,
+                    error=f"poll stopped: {exc}"[:300],
+                )
+        raise
+    return outcome.summary()
+
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+_EXECUTOR_LOCK = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _EXECUTOR
+    with _EXECUTOR_LOCK:
+        if _EXECUTOR is None:
+            _EXECUTOR = ThreadPoolExecutor(
+                max_workers=settings.NYIOPS_POLL_THREADS, thread_name_prefix="poll"
+            )
+        return _EXECUTOR
+
+
+def shutdown_poll_threads() -> None:
+    """Stop this process's poll threads (and so their database connections): for tests
+    whose database is dropped afterwards, and a worker's shutdown."""
+    global _EXECUTOR, _URGENT
+    with _EXECUTOR_LOCK:
+        pools, _EXECUTOR, _URGENT = [_EXECUTOR, _URGENT], None, None
+    for pool in pools:
+        if pool is not None:
+            pool.submit(connections.close_all).result()
+            pool.shutdown(wait=True)
+    gc.collect()  # a finished thread's connection closes when it is collected
+
+
+def _poll_in_thread(host_id: int, claim: str) -> str:
+    # Each poll thread keeps its own database connection (CONN_MAX_AGE), checked as a
+    # Celery task thread's is, before and after each use.
+    close_old_connections()
+    try:
+        # The task's deadline is per thread (nyiops.deadline): each host of a batch gets the
+        # single-host poll's own, so a hung host stops at its limit like a lone poll does.
+        with task_deadline(POLL_SOFT_LIMIT_SECONDS, f"poll of host {host_id}"):
+            return poll_claimed(host_id, claim)
+    except Exception as exc:
+        log.exception("poll of host %s failed", host_id)
+        return f"host {host_id}: poll failed: {type(exc).__name__}"
+    finally:
+        close_old_connections()
+
+
+def poll_claimed_batch(claims: list[tuple[int, str]]) -> list[str]:
+    """Poll a batch of claimed hosts side by side on this process's poll threads
+    (NYIOPS_POLL_THREADS) and wait for all of them.
+
+    One Celery task per batch instead of per host: the broker round trips and the worker's
+    per-task bookkeeping cost more CPU than an unchanged poll. A slow or hung host holds
+    one poll thread until its SSH deadlines, never the other hosts of its batch, and each
+    host is stored the moment its own poll ends."""
+    futures = [_executor().submit(_poll_in_thread, pk, token) for pk, token in claims]
+    return [future.result() for future in futures]
+
+
+# --- a dropped connection of a cluster member: poll it now ------------------------------------
+
+_WATCHED: dict[str, int] = {}  # host name -> pk
+_WATCH_LOCK = threading.Lock()
+_WATCHER: threading.Thread | None = None
+
+
+def watch_connection(host: Host) -> None:
+    """Have this process watch its persistent connection to a cluster member: if the host
+    drops it (a crash that resets it, a reboot, sshd or the listener gone), the host is
+    polled at once instead of at its next interval. A failover is paged seconds sooner this
+    way at no cost per poll; a host that dies silently (no FIN, no RST) is still found by
+    its next regular poll."""
+    global _WATCHER
+    with _WATCH_LOCK:
+        _WATCHED[host.name] = host.pk
+        if _WATCHER is None or not _WATCHER.is_alive():
+            _WATCHER = threading.Thread(target=_watch_loop, name="poll-watch", daemon=True)
+            _WATCHER.start()
+
+
+def _claim_now(host_id: int, now) -> str | None:
+    """Claim one host for an immediate poll, as the dispatcher claims due hosts (a token
+    and a lease, only if no live claim holds it); None when a poll already holds it."""
+    token = str(uuid.uuid4())
+    lease = timedelta(seconds=settings.NYIOPS_POLL_LEASE_SECONDS)
+    claimable = Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=now)
+    host = Host.objects.filter(pk=host_id, enabled=True).only("poll_interval").first()
+    if host is None:
+        return None
+    claimed = Host.objects.filter(claimable, pk=host_id, enabled=True).update(
+        poll_claim=token,
+        poll_claimed_until=now + lease,
+        next_poll_at=now + timedelta(seconds=host.poll_interval),
+    )
+    return token if claimed else None
+
+
+def poll_dropped_hosts() -> list[str]:
+    """One look at the watched connections. A host that dropped its connection is claimed
+    and polled at once on this process's urgent poll thread, ahead of any queued batch; if
+    a poll already holds it, that poll finds the drop itself, and the host is made due for
+    the next dispatch too."""
+    with _WATCH_LOCK:
+        watched = dict(_WATCHED)
+    names = CONNECTIONS.dropped(set(watched))
+    now = timezone.now()
+    for name in names:
+        token = _claim_now(watched[name], now)
+        if token is None:
+            Host.objects.filter(pk=watched[name]).update(next_poll_at=now)
+        else:
+            _urgent_executor().submit(_poll_in_thread, watched[name], token)
+    if names:
+        log.info("connection dropped by %s: polled now", ", ".join(names))
+    return names
+
+
+_URGENT: ThreadPoolExecutor | None = None
+
+
+def _urgent_executor() -> ThreadPoolExecutor:
+    global _URGENT
+    with _EXECUTOR_LOCK:
+        if _URGENT is None:
+            _URGENT = ThreadPoolExecutor(max_workers=2, thread_name_prefix="poll-urgent")
+        return _URGENT
+
+
+def _watch_loop() -> None:
+    while True:
+        time.sleep(settings.NYIOPS_WATCH_DROPPED_EVERY)
+        try:
+            close_old_connections()
+            poll_dropped_hosts()
+        except Exception:  # a database outage must not end the watch
+            log.exception("watching dropped connections failed")

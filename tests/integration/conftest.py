@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from fleetsim.testing import running_fleet
 from hosts.models import Host
-from hosts.polling.run import CONNECTIONS, poll_host
+from hosts.polling.run import CONNECTIONS, poll_host, shutdown_poll_threads
 
 DEMO_SPEC = Path(__file__).resolve().parents[2] / "demo" / "fleet.yaml"
 
@@ -24,6 +24,7 @@ def fleet(tmp_path, db, ssh_timeouts):
         call_command("import_inventory", str(running.inventory_path), verbosity=0)
         yield running
     CONNECTIONS.close_all()
+    shutdown_poll_threads()  # their database connections would keep the test DB in use
 
 
 def poll(*names: str):

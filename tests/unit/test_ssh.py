@@ -557,3 +557,21 @@ def test_no_other_module_imports_paramiko():
                 policies.append(str(rel))
     assert sorted(set(offenders)) == ["hosts/ssh.py"]
     assert policies == []
+
+
+def test_a_command_runs_when_the_process_holds_more_descriptors_than_select_allows(target):
+    # A worker holding a fleet's persistent connections has descriptors past FD_SETSIZE
+    # (1024); the channel's descriptor is then too, and select() would refuse it.
+    held = []
+    try:
+        while not held or held[-1][0] < 1100:
+            held.append(os.pipe())
+        pool = ConnectionPool()
+        try:
+            assert pool.run(target, ["echo", "many"]).stdout == "many\n"
+        finally:
+            pool.close_all()
+    finally:
+        for r, w in held:
+            os.close(r)
+            os.close(w)

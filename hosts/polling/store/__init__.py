@@ -10,6 +10,7 @@ Rules that keep history trustworthy:
 
 from __future__ import annotations
 
+from hosts.polling.fingerprints import section_fingerprint
 from hosts.polling.plan import Section
 from hosts.polling.store.backups import store_backups
 from hosts.polling.store.carp import store_carp
@@ -17,7 +18,7 @@ from hosts.polling.store.common import PollContext
 from hosts.polling.store.gmirror import store_gmirror
 from hosts.polling.store.haproxy import store_haproxy
 from hosts.polling.store.jails import store_jails
-from hosts.polling.store.metrics import store_metrics
+from hosts.polling.store.metrics import metrics_due, store_metrics
 from hosts.polling.store.pf import store_pf
 from hosts.polling.store.system import store_system
 from hosts.polling.store.zpool import store_zpools
@@ -33,25 +34,35 @@ SUBSYSTEMS = (
 )
 
 
-def _unchanged(ctx: PollContext, keys, by_key: dict[str, Section]) -> bool:
-    """Every section is byte-identical to the last poll's: nothing to parse or store."""
-    previous = ctx.facts.raw_outputs or {}
-    for key in keys:
-        section, before = by_key.get(key), previous.get(key)
-        if section is None or before is None:
-            return False
-        if before.get("exit") != section.exit_status or before.get("output") != section.output:
-            return False
-    return True
+# Subsystems whose sections carry counters (hosts.polling.fingerprints.COUNTER_KINDS): when
+# only their counters moved they are skipped like unchanged ones, except once a minute,
+# when the counters are stored with the metric samples.
+COUNTER_SUBSYSTEMS = frozenset({"pf", "haproxy"})
 
 
-def store_poll(ctx: PollContext, sections: list[Section], backup_jobs) -> None:
+def _unchanged(keys, fingerprints: dict[str, str], previous: dict[str, str]) -> bool:
+    """Every section says what the last stored poll's said: nothing to parse or store."""
+    return all(k in fingerprints and previous.get(k) == fingerprints[k] for k in keys)
+
+
+def store_poll(
+    ctx: PollContext, sections: list[Section], backup_jobs, fingerprints: dict | None = None
+) -> None:
     """Store every section of a successful poll; call inside the poll's transaction. The
     caller saves ctx.facts and ctx.events.
 
-    A subsystem whose output did not change since the last poll is not parsed again: its
-    rows are still true and its previous parse error (if any) still stands."""
+    A subsystem whose sections' fingerprints did not change since the last stored poll is
+    not parsed again: its rows are still true and its previous parse error (if any) still
+    stands. `fingerprints` ({key: hosts.polling.fingerprints.section_fingerprint}) is
+    computed here when the caller has none."""
     by_key = {s.command.key: s for s in sections}
+    if fingerprints is None:
+        fingerprints = {
+            s.command.key: section_fingerprint(s.command.kind, s.output, s.exit_status)
+            for s in sections
+        }
+    previous = ctx.facts.section_fingerprints or {}
+    counters_due = metrics_due(ctx)
     previous_errors = dict(ctx.facts.subsystem_errors or {})
     backup_keys = tuple(k for k in by_key if k.startswith(("backup-log:", "snapshots:")))
     plan = [*SUBSYSTEMS, ("zpool", ("zpool-status", "zpool-list"), store_zpools)]
@@ -60,16 +71,21 @@ def store_poll(ctx: PollContext, sections: list[Section], backup_jobs) -> None:
     for name, keys, store in plan:
         if not any(k in by_key for k in keys):
             continue  # not a subsystem of this host's roles
-        if _unchanged(ctx, keys, by_key):
+        if (counters_due and name in COUNTER_SUBSYSTEMS) or not _unchanged(
+            keys, fingerprints, previous
+        ):
+            store(ctx, by_key)
+        else:
             ctx.errors.update(
                 {k: v for k, v in previous_errors.items() if k == name or k.startswith(name + ":")}
             )
-            continue
-        store(ctx, by_key)
     store_metrics(ctx)
     if ctx.errors != previous_errors:
         ctx.dirty = True
     ctx.facts.subsystem_errors = ctx.errors
+    ctx.facts.section_fingerprints = fingerprints
+    # The raw outputs of the last stored poll, for the host page: a poll that changes
+    # nothing takes the fast path and leaves them (and the facts row) alone.
     ctx.facts.raw_outputs = {
         s.command.key: {
             "command": s.command.shell,

@@ -72,8 +72,16 @@ def clean(ctx: PollContext, subsystem: str) -> bool:
     return subsystem not in ctx.errors
 
 
-def save_if_changed(obj, values: dict, ctx: PollContext) -> bool:
+def save_if_changed(obj, values: dict, ctx: PollContext, counters: frozenset = frozenset()) -> bool:
+    """Write `values` to `obj` if any differs. A change of `counters` alone (session counts:
+    no rule reads them) writes just those fields and does not make the poll dirty."""
     changed = [k for k, v in values.items() if getattr(obj, k) != v]
+    counters_only = changed and all(k in counters for k in changed)
+    if counters_only and obj.pk is not None and getattr(obj, "gone_at", None) is None:
+        for k in changed:
+            setattr(obj, k, values[k])
+        obj.save(update_fields=changed)
+        return True
     if obj.pk is None or changed or getattr(obj, "gone_at", None) is not None:
         for k, v in values.items():
             setattr(obj, k, v)

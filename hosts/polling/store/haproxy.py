@@ -9,6 +9,9 @@ from hosts.models import (
 from hosts.polling.plan import Section
 from hosts.polling.store.common import PollContext, clean, mark_gone, read, save_if_changed
 
+# Current sessions: shown on pages, read by no rule; a change of them alone is no news.
+SESSION_COUNTERS = frozenset({"scur"})
+
 
 def store_haproxy(ctx: PollContext, sections: dict[str, Section]) -> None:
     stat = read(ctx, "haproxy", sections.get("haproxy-stat"))
@@ -39,6 +42,7 @@ def store_haproxy(ctx: PollContext, sections: dict[str, Section]) -> None:
                 "servers_total": len(proxy.servers),
             },
             ctx,
+            counters=SESSION_COUNTERS,
         )
         keep_backends.add(row.pk)
         ctx.metric("backend_scur", proxy.name, proxy.backend.get("scur"))
@@ -62,6 +66,7 @@ def store_haproxy(ctx: PollContext, sections: dict[str, Section]) -> None:
                     "op_state": st.op_state if st else None,
                 },
                 ctx,
+                counters=SESSION_COUNTERS,
             )
             keep_servers.add(srow.pk)
         if clean(ctx, "haproxy"):

@@ -12,9 +12,13 @@ from hosts.polling.store.common import PollContext
 METRICS_EVERY = timedelta(seconds=60)
 
 
-def store_metrics(ctx: PollContext) -> None:
+def metrics_due(ctx: PollContext) -> bool:
     last = ctx.facts.metrics_sampled_at
-    if last is not None and ctx.now - last < METRICS_EVERY:
+    return last is None or ctx.now - last >= METRICS_EVERY
+
+
+def store_metrics(ctx: PollContext) -> None:
+    if not metrics_due(ctx):
         return
     MetricSample.objects.bulk_create(
         MetricSample(host=ctx.host, metric=name, subject=subject, at=ctx.now, value=value)

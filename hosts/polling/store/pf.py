@@ -13,7 +13,11 @@ def store_pf(ctx: PollContext, sections: dict[str, Section]) -> None:
     if info is not None:
         ctx.change("pf", "pf", "enabled", ctx.facts.pf_enabled, info.enabled)
         ctx.facts.pf_enabled = info.enabled
-        ctx.facts.pf_states = info.state_table.get("current_entries")
+        states = info.state_table.get("current_entries")
+        if states != ctx.facts.pf_states:
+            # A counter, stored once a minute; the pair's state_tables_diverged rule reads it.
+            ctx.dirty = True
+        ctx.facts.pf_states = states
         ctx.metric("pf_states", "", ctx.facts.pf_states)
     rules = sections.get("pfctl-rules")
     if rules is not None and rules.exit_status == 0:

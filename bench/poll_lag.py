@@ -1,0 +1,246 @@
+"""Poll lag under steady polling, with a tarpit host and a hung command (RELIABILITY F2).
+
+    .venv/bin/python bench/poll_lag.py [--hosts 200] [--interval 15] [--minutes 3]
+        [--workers 2] [--dispatch-interval 1] [--out var/bench/poll_lag.json]
+
+Starts, on 127.0.0.1 under var/bench/poll_lag/: fleetsim (the demo fleet plus generated
+hosts up to --hosts), a fresh PostgreSQL database (DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/nyiops_bench_lag) with the fleet imported and every
+host's interval set to --interval, Redis (REDIS_URL, default redis://127.0.0.1:6379/5),
+--workers Celery workers and celery beat, as deployed. After one interval of warm-up it
+injects two faults: a tarpit (`slow 3600` on a host before the workers connect to it
+again: connections hang at authentication) and a hung command (`slow 3600` on a host whose
+connection is already open: its next exec never answers). Then for --minutes it samples
+every host's `next_poll_at` and `last_poll_at` four times a second: a poll's lag is the
+time from when it was due (the `next_poll_at` it was claimed at) to when it was stored
+(`last_poll_at`), so it includes waiting for the dispatcher (every --dispatch-interval
+seconds) and the jitter it spreads batches over (the same interval). Also sampled: the
+poll queue's length in Redis, every second.
+
+Thresholds (exit status 1 when one is missed): lag p95 of the healthy hosts <= 2 s; the
+healthy hosts' p95 with the faults injected at most 20 % above the p95 before them; the
+queue does not grow (the last minute's median length at most the first minute's + 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import percentile, spawn
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "var" / "bench" / "poll_lag"
+sys.path.insert(0, str(REPO))
+
+
+def start_fleet(state: Path, extra: int, env: dict) -> subprocess.Popen:
+    proc = spawn(
+        [
+            sys.executable,
+            "-m",
+            "fleetsim",
+            "serve",
+            "--spec",
+            str(REPO / "demo" / "fleet.yaml"),
+            "--state",
+            str(state),
+            "--base-port",
+            "0",
+            "--scale",
+            str(extra),
+        ],
+        env,
+        state.parent / "fleet.log",
+    )
+    deadline = time.monotonic() + 300
+    while not (state / "ready").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("fleetsim did not start")
+        time.sleep(0.2)
+    return proc
+
+
+def ctl(env: dict, state: Path, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "fleetsim", "ctl", "--state", str(state), *args],
+        cwd=REPO,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def sample(seconds: float, lags: list, faulty: set[int], phase: str, queue: list, r) -> None:
+    """Sample due and stored times; append (phase, host_id, lag_s) for each stored poll."""
+    from hosts.models import Host
+
+    due: dict[int, object] = {}
+    stored: dict[int, object] = {}
+    for pk, nxt, last in Host.objects.values_list("pk", "next_poll_at", "last_poll_at"):
+        due[pk], stored[pk] = nxt, last
+    end = time.monotonic() + seconds
+    next_queue = 0.0
+    while time.monotonic() < end:
+        for pk, nxt, last in Host.objects.values_list("pk", "next_poll_at", "last_poll_at"):
+            if last is not None and last != stored.get(pk) and due.get(pk) is not None:
+                # The poll stored now was claimed when next_poll_at was `due[pk]`, unless
+                # the claim (which moves next_poll_at) was seen first: then it is the value
+                # before that one, kept in `claimed_at`.
+                was_due = claimed_due.get(pk, due[pk])
+                lags.append((phase, pk, (last - was_due).total_seconds(), pk in faulty))
+                claimed_due.pop(pk, None)
+            elif nxt != due.get(pk) and due.get(pk) is not None and last == stored.get(pk):
+                claimed_due[pk] = due[pk]
+            due[pk], stored[pk] = nxt, last
+        if time.monotonic() >= next_queue:
+            queue.append((phase, r.llen("poll")))
+            next_queue = time.monotonic() + 1.0
+        time.sleep(0.25)
+
+
+claimed_due: dict[int, object] = {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--interval", type=int, default=15)
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--dispatch-interval", type=float, default=1.0, help="NYIOPS_DISPATCH_INTERVAL (s)"
+    )
+    parser.add_argument("--out", type=Path, default=REPO / "var" / "bench" / "poll_lag.json")
+    args = parser.parse_args()
+    subprocess.run(["rm", "-rf", str(BENCH)], check=True)
+    BENCH.mkdir(parents=True)
+    db_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nyiops_bench_lag")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/5")
+    env = dict(
+        os.environ,
+        DATABASE_URL=db_url,
+        REDIS_URL=redis_url,
+        NYIOPS_VAR_DIR=str(BENCH / "var"),
+        DJANGO_SETTINGS_MODULE="nyiops.settings",
+        NYIOPS_DISPATCH_INTERVAL=str(args.dispatch_interval),
+    )
+    os.environ.update(env)
+    import psycopg
+
+    base, name = db_url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from hosts.models import Host
+    from nyiops.celery import app
+
+    procs: list[subprocess.Popen] = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    state = BENCH / "fleet"
+    report: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
+    try:
+        procs.append(start_fleet(state, max(0, args.hosts - 20), env))
+        call_command("migrate", verbosity=0)
+        call_command("import_inventory", str(state / "inventory.yaml"), verbosity=0)
+        Host.objects.update(poll_interval=args.interval, next_poll_at=timezone.now())
+        app.control.purge()
+        celery = [sys.executable, "-m", "celery", "-A", "nyiops"]
+        for i in range(args.workers):
+            procs.append(
+                spawn(
+                    [*celery, "worker", "--hostname", f"lag{i}@%h", "--pool", "threads",
+                     "--concurrency", "16", "-Q", "poll", "--without-gossip",
+                     "--without-mingle", "--loglevel", "WARNING"],
+                    env,
+                    BENCH / f"worker{i}.log",
+                )
+            )  # fmt: skip
+        procs.append(
+            spawn(
+                [*celery, "beat", "--schedule", str(BENCH / "beat-schedule"), "--loglevel",
+                 "WARNING"],
+                env,
+                BENCH / "beat.log",
+            )
+        )  # fmt: skip
+        r = redis.Redis.from_url(redis_url)
+        names = list(Host.objects.order_by("name").values_list("name", flat=True))
+        tarpit, hung = names[-1], names[-2]
+        faulty = set(Host.objects.filter(name__in=[tarpit, hung]).values_list("pk", flat=True))
+        lags: list = []
+        queue: list = []
+        # Warm-up: connections opened, first judgements made.
+        sample(args.interval * 2, [], faulty, "warmup", [], r)
+        # The tarpit: its connection is dropped (down, then up) so the workers reconnect
+        # into the stall; the hung command: the connection stays, its next exec hangs.
+        half = args.minutes * 60 / 2
+        sample(half, lags, faulty, "healthy", queue, r)
+        ctl(env, state, "fault", tarpit, "down")
+        ctl(env, state, "heal", tarpit, "down")
+        ctl(env, state, "fault", tarpit, "slow", "3600")
+        ctl(env, state, "fault", hung, "slow", "3600")
+        sample(half, lags, faulty, "faults", queue, r)
+        report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in reversed(procs):
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def p95(phase: str, faulty_hosts: bool = False) -> float:
+        return percentile([lag for ph, _, lag, f in lags if ph == phase and f == faulty_hosts], 95)
+
+    def p50(phase: str) -> float:
+        return percentile([lag for ph, _, lag, f in lags if ph == phase and not f], 50)
+
+    first = [n for ph, n in queue[: max(1, len(queue) // 6)]]
+    last = [n for ph, n in queue[-max(1, len(queue) // 6) :]]
+    report.update(
+        hosts=args.hosts,
+        polls={ph: sum(1 for p, *_ in lags if p == ph) for ph in ("healthy", "faults")},
+        lag_s={
+            "healthy_p50": p50("healthy"),
+            "healthy_p95": p95("healthy"),
+            "with_faults_p50": p50("faults"),
+            "with_faults_p95": p95("faults"),
+        },
+        queue_median_first=statistics.median(first) if first else None,
+        queue_median_last=statistics.median(last) if last else None,
+        faulty=[tarpit, hung],
+    )
+    checks = {
+        "lag p95 <= 2 s (healthy)": report["lag_s"]["healthy_p95"] <= 2.0,
+        "faults raise others' p95 by <= 20 %": report["lag_s"]["with_faults_p95"]
+        <= 1.2 * report["lag_s"]["healthy_p95"],
+        "no backlog growth": (report["queue_median_last"] or 0)
+        <= (report["queue_median_first"] or 0) + 5,
+    }
+    report["checks"] = checks
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=str))
+    print(json.dumps(report, indent=2, default=str))
+    sys.exit(0 if all(checks.values()) else 1)
+
+
+if __name__ == "__main__":
+    main()
