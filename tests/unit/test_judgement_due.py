@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from hosts.health.backups import evaluate_backup
 from hosts.health.host import evaluate_host
-from hosts.health.state import BackupView, HostView, PoolView
+from hosts.health.state import BackupState, HostState, PoolState
 from hosts.health.store import JUDGE_AT_LEAST_EVERY, STALE_AGE_STEP, next_judgement_due
 from hosts.health.verdicts import DEFAULT_THRESHOLDS as T
 
@@ -14,15 +14,15 @@ NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 
 def pool(finished_at):
-    return PoolView("zroot", "ONLINE", 30, "scrub", "finished", 100.0, finished_at)
+    return PoolState("zroot", "ONLINE", 30, "scrub", "finished", 100.0, finished_at)
 
 
 def host(*pools):
-    return HostView(id=1, name="web1", reachability="ok", last_success_at=NOW, pools=pools)
+    return HostState(id=1, name="web1", reachability="ok", last_success_at=NOW, pools=pools)
 
 
 def backup(last_success_at, schedule_minutes=60 * 24):
-    return BackupView(
+    return BackupState(
         id=1, name="acme-web2", source_id=2, source="web2", target_id=1,
         schedule_minutes=schedule_minutes, created_hint=NOW - timedelta(days=30),
         last_exit_code=0, last_finished_at=last_success_at, last_error="",
