@@ -1,3 +1,5 @@
+"""Django app config of operations."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,6 @@
+"""URLs of the operations pages (namespace `operations`): list, plan, detail, live partials,
+approve, cancel, answer."""
+
 from django.urls import path
 
 from operations import views

@@ -1,3 +1,5 @@
+"""Django app config of portal."""
+
 from django.apps import AppConfig
 
 

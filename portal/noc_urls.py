@@ -1,3 +1,5 @@
+"""URLs of the NOC's jail-request approval queue (namespace `jailqueue`)."""
+
 from django.urls import path
 
 from portal import noc_views

@@ -22,7 +22,16 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"nyiops": 0, "audit": 1, "customers": 2, "hosts": 3, "alerts": 4, "operations": 4}
+LAYERS = {
+    "nyiops": 0,
+    "audit": 1,
+    "customers": 2,
+    "hosts": 3,
+    "alerts": 4,
+    "operations": 4,
+    "portal": 5,
+    "api": 5,
+}
 PACKAGES = (*LAYERS, "fleetsim")
 ENTRY_POINTS = {"views", "urls", "tasks", "services", "admin", "apps"}
 

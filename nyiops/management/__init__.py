@@ -1,0 +1,1 @@
+"""Management commands that belong to the project as a whole (key rotation)."""

@@ -1,0 +1,1 @@
+"""Template tags of the portal (customer impact on NOC pages)."""

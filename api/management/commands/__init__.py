@@ -1,0 +1,1 @@
+"""`manage.py api_tokens`: create, list and revoke API tokens."""

@@ -1,0 +1,1 @@
+"""`manage.py rotate_keys`: project-wide commands; they import no app."""

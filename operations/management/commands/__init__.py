@@ -1,0 +1,1 @@
+"""`manage.py operations`: the CLI over the same services the pages and worker use."""
