@@ -76,6 +76,13 @@ def _step_up(request, back_to: str):
     return redirect(f"{reverse('reauth')}?{urlencode({'next': back_to})}")
 
 
+def step_up_redirect(request):
+    """The way to the re-authentication page and back, for a view that decides per object
+    (an operation's kind) whether it needs a recent re-auth; `recent_auth_required` is the
+    decorator for views that always do."""
+    return _step_up(request, _back_to(request))
+
+
 def recent_auth_required(view):
     """Refuse the view until the user re-authenticated within the window; send them to the
     re-authentication page and back. A POST is not carried out: they submit it again."""

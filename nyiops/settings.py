@@ -442,7 +442,6 @@ NYIOPS_CARP_VERIFY_MARGIN_SECONDS = 5.0
 NYIOPS_DRAIN_WAIT_SECONDS = env.int("NYIOPS_DRAIN_WAIT_SECONDS", default=300)
 NYIOPS_PF_CONFIRM_SECONDS = env.int("NYIOPS_PF_CONFIRM_SECONDS", default=300)
 NYIOPS_STEP_UP_KINDS = ("carp-maintenance", "pf-push", "mirror-clone")
-NYIOPS_STEP_UP_MINUTES = 15
 # The host-side revert timer fires this long after the confirm deadline, so a late confirm
 # cancels it in time; an unconfirmed push is reverted by the engine first, the timer second.
 NYIOPS_PF_REVERT_MARGIN_SECONDS = 60

@@ -20,7 +20,7 @@ from nyiops.access import noc_required, staff_required
 from operations import actions, services
 from operations.choices import ACTIVE_STATES, OpState, Phase
 from operations.models import Operation
-from operations.stepup import recent_login_required
+from operations.stepup import recent_auth_for_risky_kinds
 
 VERSION_HEADER = "X-Nyiops-Version"
 
@@ -182,7 +182,7 @@ def _act(request, pk, do, done_message):
 
 
 @noc_required
-@recent_login_required
+@recent_auth_for_risky_kinds
 @require_POST
 def approve(request, pk):
     return _act(

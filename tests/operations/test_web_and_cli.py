@@ -11,8 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from nyiops import reauth
 from operations import engine, services
 from operations.models import Operation
+from tests.otp import step_up
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
 
@@ -109,11 +111,19 @@ def test_approve_needs_a_csrf_token_and_a_recent_login(polled_fleet, nora, sam, 
 
     c = Client()
     c.force_login(sam)
-    type(sam).objects.filter(pk=sam.pk).update(last_login=timezone.now() - timedelta(minutes=30))
+    # Sam logged in (and so last re-authenticated) half an hour ago: past the 15 min window.
+    session = c.session
+    session[reauth.SESSION_KEY] = (timezone.now() - timedelta(minutes=30)).isoformat()
+    session.save()
     stale = c.post(reverse("operations:approve", args=[op.pk]))
-    assert stale.status_code == 302 and "/login/" in stale.url
+    assert stale.status_code == 302 and stale.url.startswith(reverse("reauth"))
     op.refresh_from_db()
     assert op.state == "planned" and dispatched == []
+
+    step_up(c, sam)
+    assert c.post(reverse("operations:approve", args=[op.pk])).status_code == 302
+    op.refresh_from_db()
+    assert op.state == "approved"
 
 
 def test_haproxy_drain_from_the_cli(polled_fleet, nora, dispatched):
