@@ -6,9 +6,11 @@ The walker lists every named route. Each one is in exactly one class:
   user gets 403 on every one of them, GET and POST, for another tenant's id and for a
   missing id alike, and nothing is created or changed (D4);
 - ADMIN: the Django admin sends a customer to its login page, never an object;
-- everything else (the portal, its partials and forms, and /api/ routes) must have a CASE
+- everything else (the portal, its partials and forms, the token page) must have a CASE
   below when it takes an object id: customer A asks for customer B's object and gets 404,
-  the same 404 as for an id that does not exist, and a write changes nothing (D2).
+  the same 404 as for an id that does not exist, and a write changes nothing (D2);
+- the REST API (namespace `api`) is walked the same way by tests/api/test_tenancy.py with a
+  customer token, which fails on any /api/ id route it does not cover (DELEGATED below).
 A new id-bearing route without a case fails `test_every_id_bearing_route_has_a_tenancy_case`,
 so nobody can add one without saying how its tenancy is tested.
 """
@@ -28,6 +30,8 @@ pytestmark = pytest.mark.django_db
 
 PUBLIC = {"home", "login", "logout", "healthz", "alerts:ack-link"}
 STAFF_NAMESPACES = {"hosts", "alerts", "jailqueue", "operations"}
+# Namespaces whose tenancy walk lives elsewhere, with its own "every id route is covered".
+DELEGATED = {"api": "tests/api/test_tenancy.py::test_every_id_route_of_the_api_is_covered_here"}
 ID_CONVERTERS = {"IntConverter", "UUIDConverter"}
 MISSING = 987654321
 
@@ -113,6 +117,12 @@ def _b_user_state(b):
     return (user.is_active, user.membership.customer_id, user.membership.role)
 
 
+def _b_token_state(b):
+    from api.models import ApiToken
+
+    return tuple(ApiToken.objects.filter(pk=b.token.pk).values_list("revoked_at", flat=True))
+
+
 def _b_request_state(b):
     return tuple(JailRequest.objects.filter(pk=b.request.pk).values_list("status", "status_text"))
 
@@ -141,6 +151,7 @@ CASES: dict[str, Case] = {
         state=lambda b: _b_jail_state(b),
         data=(("size_gb", "20"),),
     ),
+    "api-token-revoke": Case(lambda b: b.token.pk, method="post", state=_b_token_state),
     "customers:team-remove": Case(
         lambda b: b.user.pk, method="post", state=lambda b: _b_user_state(b), admin=True
     ),
@@ -153,6 +164,7 @@ class B:
     jail: object
     request: JailRequest
     user: object
+    token: object
 
 
 @pytest.fixture
@@ -161,7 +173,10 @@ def b_objects(world, customer_b, customer_b_user):  # noqa: F811
         customer=customer_b, requested_by=customer_b_user, purpose="staging", name="bsecret",
         hostname="bsecret.b.example", size_gb=1, ip="203.0.113.10", host=world.b_host,
     )  # fmt: skip
-    return B(world.b_host, world.b_jail, req, customer_b_user)
+    from api.tokens import create_token
+
+    token, _plaintext = create_token(customer_b_user, name="b's script")
+    return B(world.b_host, world.b_jail, req, customer_b_user, token)
 
 
 def customer_routes() -> list[Route]:
@@ -170,6 +185,7 @@ def customer_routes() -> list[Route]:
         for r in routes()
         if r.name not in PUBLIC
         and r.namespace not in STAFF_NAMESPACES
+        and r.namespace not in DELEGATED
         and not r.name.startswith("admin:")
     ]
 
@@ -178,6 +194,14 @@ def test_every_id_bearing_route_has_a_tenancy_case():
     missing = [r.name for r in customer_routes() if r.id_params and r.name not in CASES]
 
     assert missing == [], f"add a tenancy case to CASES for: {missing}"
+
+
+def test_delegated_walks_exist_and_cover_their_namespace():
+    """The API's own walk must exist and see the API's id routes, or delegating is a hole."""
+    from tests.api.test_tenancy import api_id_routes
+
+    assert "api" in {r.namespace for r in routes()}
+    assert api_id_routes(), "the API walk finds no /api/ id routes"
 
 
 def test_the_walker_sees_the_routes_it_must():

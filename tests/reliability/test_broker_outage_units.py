@@ -29,16 +29,18 @@ def clock():
         yield traveller
 
 
-def test_dispatcher_releases_the_claims_it_could_not_publish(clock, monkeypatch):
+def test_dispatcher_releases_the_claims_it_could_not_publish(clock, monkeypatch, settings):
+    settings.NYIOPS_POLL_BATCH = 1  # one host per poll task: the second publish fails
     hosts_ = [HostFactory(next_poll_at=T0 - dt.timedelta(seconds=1)) for _ in range(4)]
     published = []
 
     def publish(args, **kwargs):
         if len(published) == 1:
             raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-        published.append(args)
+        (batch,) = args
+        published.extend(batch)
 
-    monkeypatch.setattr(hosts.tasks.poll_host, "apply_async", publish)
+    monkeypatch.setattr(hosts.tasks.poll_hosts, "apply_async", publish)
 
     summary = hosts.tasks.dispatch_due_polls()
 
@@ -58,7 +60,7 @@ def test_released_hosts_are_claimed_again_by_the_next_sweep(clock, monkeypatch):
     def refuse(*args, **kwargs):
         raise BrokerError("Connection refused")
 
-    monkeypatch.setattr(hosts.tasks.poll_host, "apply_async", refuse)
+    monkeypatch.setattr(hosts.tasks.poll_hosts, "apply_async", refuse)
     hosts.tasks.dispatch_due_polls()
     clock.shift(dt.timedelta(seconds=2))
 
