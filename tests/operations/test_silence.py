@@ -19,6 +19,14 @@ from tests.factories import ClusterFactory, ClusterMemberFactory, HostFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def no_page_hold(settings):
+    """Silence is the subject here, not the hold before a first page (tests/alerts has that):
+    pages are due at once, as in the alerts tests."""
+    settings.NYIOPS_ALERT_HOLD_SECONDS = 0
+    settings.NYIOPS_ALERT_HOLD_BY_KIND = {}
+
+
 @pytest.fixture
 def maintenance(db):
     cluster = ClusterFactory(name="fw-pair-1", kind="firewall")
