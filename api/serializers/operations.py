@@ -11,6 +11,9 @@ OUTPUT_CAP = 4000
 
 
 class OperationStepSerializer(serializers.ModelSerializer):
+    # Plain strings in the schema: its own choice sets would collide with other "state"s.
+    state = serializers.CharField(read_only=True)
+    phase = serializers.CharField(read_only=True)
     host = serializers.CharField(source="host.name", read_only=True, allow_null=True)
     stdout = serializers.SerializerMethodField()
     stderr = serializers.SerializerMethodField()
