@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from api import errors
-from api.views import alerts, docs, integrations, inventory, state
+from api.views import alerts, docs, integrations, inventory, operations, state
 
 app_name = "api"
 
@@ -27,6 +27,8 @@ router.register("backup-runs", state.BackupRunViewSet, basename="backup-run")
 router.register("findings", state.FindingViewSet, basename="finding")
 router.register("events", state.StatusEventViewSet, basename="event")
 router.register("alerts", alerts.AlertViewSet, basename="alert")
+router.register("operations", operations.OperationViewSet, basename="operation")
+router.register("jail-requests", operations.JailRequestViewSet, basename="jail-request")
 router.register("webhooks", integrations.WebhookViewSet, basename="webhook")
 router.register(
     "integrations/alertmanager-receivers",

@@ -525,6 +525,7 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "hosts.models.Severity",
         "NotificationStatusEnum": "alerts.choices.NotificationStatus",
         "AlertmanagerStatusEnum": ["firing", "resolved"],
+        "OperationStateEnum": "operations.choices.OpState",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

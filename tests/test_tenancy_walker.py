@@ -127,6 +127,23 @@ def _b_request_state(b):
     return tuple(JailRequest.objects.filter(pk=b.request.pk).values_list("status", "status_text"))
 
 
+def _an_operation(b):
+    """Operations belong to no tenant: a customer sees none, so any id is a 404."""
+    from operations.models import Operation
+
+    op, _ = Operation.objects.get_or_create(
+        kind="backup-now", target_label="walker", defaults={"requested_by_name": "noc"}
+    )
+    return op.pk
+
+
+def _operations_state(b):
+    from operations.models import Operation
+
+    _an_operation(b)
+    return sorted(Operation.objects.values_list("pk", "state"))
+
+
 HTMX = (("HTTP_HX_REQUEST", "true"),)
 CASES: dict[str, Case] = {
     "customers:host": Case(lambda b: b.host.pk),
@@ -154,6 +171,17 @@ CASES: dict[str, Case] = {
     "api-token-revoke": Case(lambda b: b.token.pk, method="post", state=_b_token_state),
     "customers:team-remove": Case(
         lambda b: b.user.pk, method="post", state=lambda b: _b_user_state(b), admin=True
+    ),
+    "api:operation-detail": Case(_an_operation),
+    "api:operation-approve": Case(_an_operation, method="post", state=_operations_state),
+    "api:operation-cancel": Case(_an_operation, method="post", state=_operations_state),
+    "api:jail-request-detail": Case(lambda b: b.request.pk),
+    "api:jail-request-approve": Case(lambda b: b.request.pk, method="post", state=_b_request_state),
+    "api:jail-request-reject": Case(
+        lambda b: b.request.pk,
+        method="post",
+        state=_b_request_state,
+        data=(("reason", "no"),),
     ),
 }
 

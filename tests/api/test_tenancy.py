@@ -56,6 +56,10 @@ def test_every_id_route_of_the_api_is_covered_here():
     covered |= {"api/alerts/<int:pk>/ack/", "api/alerts/<int:pk>/resolve/"}
     covered |= {f"api/{r}/<int:pk>/" for r in STAFF_ONLY}
     covered |= {"api/integrations/alertmanager/<int:pk>/", "api/webhooks/<int:pk>/deliveries/"}
+    # Operations (customers: 404 on every id) and jail requests (another tenant's: 404):
+    # below, and in test_operations_api.py.
+    covered |= {f"api/operations/<int:pk>/{a}" for a in ("", "approve/", "cancel/")}
+    covered |= {f"api/jail-requests/<int:pk>/{a}" for a in ("", "approve/", "reject/")}
 
     assert api_id_routes() <= covered, api_id_routes() - covered
 
@@ -169,3 +173,23 @@ def test_customers_do_not_get_the_ssh_coordinates_of_their_hosts(fleet, customer
     assert all(theirs[f] is None for f in hidden)
     assert ours["address"] == "127.0.0.1" and ours["credential"] == "ops"
     assert theirs["name"] == "fw-a1" and theirs["reachability"] == "ok"
+
+
+@pytest.mark.parametrize("suffix", ["", "approve/", "reject/"])
+def test_another_tenants_jail_request_is_a_404_on_every_route(
+    suffix, fleet, customer_b, customer_b_user, customer_a_api
+):
+    from customers.models import JailRequest
+
+    theirs = JailRequest.objects.create(
+        customer=customer_b, requested_by=customer_b_user, purpose="staging", name="bsecret",
+        hostname="bsecret.b.example", size_gb=1, ip="203.0.113.10",
+    )  # fmt: skip
+    send = customer_a_api.post if suffix else customer_a_api.get
+
+    response = send(f"/api/jail-requests/{theirs.pk}/{suffix}", {"reason": "x"})
+    missing = send(f"/api/jail-requests/999999/{suffix}", {"reason": "x"})
+
+    assert response.status_code == 404 and response.json() == missing.json()
+    theirs.refresh_from_db()
+    assert theirs.status == "pending"
