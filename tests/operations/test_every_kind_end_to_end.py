@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from operations import engine, services
 from operations.models import Operation
+from tests.otp import step_up
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
 
@@ -58,6 +59,7 @@ def test_from_the_web(polled_fleet, nora, sam, kind, target, params, states):
     planner, approver = Client(), Client()
     planner.force_login(nora)
     approver.force_login(sam)
+    step_up(approver, sam)  # the risky kinds need a recent re-auth to approve; harmless for others
     form = {"kind": kind, "target": target} | {f"p_{k}": v for k, v in params(polled_fleet).items()}
     planned = planner.post(reverse("operations:plan"), form)
     assert planned.status_code == 302, planned.content.decode()[-2000:]

@@ -44,12 +44,15 @@ def test_carp_maintenance_from_the_web_pages(polled_fleet, nora, sam, dispatched
     detail = requester.get(page.url).content.decode()
     assert "sysctl net.inet.carp.demotion=240" in detail and "peer ready to take over" in detail
 
+    step_up(requester, nora)  # CARP maintenance: approving it needs a recent re-auth
     own = requester.post(reverse("operations:approve", args=[op.pk]), follow=True)
     assert "needs a second person" in own.content.decode()
     op.refresh_from_db()
     assert op.state == "planned" and dispatched == []
 
-    client_for(sam).post(reverse("operations:approve", args=[op.pk]))
+    approver = client_for(sam)
+    step_up(approver, sam)
+    approver.post(reverse("operations:approve", args=[op.pk]))
     assert dispatched == [op.pk]
     engine.run(op.pk)  # what the worker does with it
 
