@@ -186,19 +186,27 @@ def app_broker(url: str):
         conf.broker_url, conf.broker_transport_options = saved
 
 
-def wait_for_other_sessions_to_end(timeout: float = 15) -> None:
+def other_sessions() -> set[int]:
+    """Backend pids of the other sessions on the test database now (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def wait_for_other_sessions_to_end(timeout: float = 15, ignore: frozenset = frozenset()) -> None:
     """PostgreSQL ends a backend whose client was reset a moment later; the test database
-    can only be dropped once every other session on it is gone."""
+    can only be dropped once every other session on it is gone. `ignore`: sessions that were
+    there before the test started its own processes (not this test's to wait for)."""
     if connection.vendor != "postgresql":
         return
 
     def alone() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            return cursor.fetchone()[0] == 0
+        return not (other_sessions() - ignore)
 
     try:
         wait_until(alone, timeout, "other sessions on the test database to end", step=0.2)
@@ -207,5 +215,7 @@ def wait_for_other_sessions_to_end(timeout: float = 15) -> None:
             cursor.execute(
                 "SELECT pid, client_port, state, backend_start, query FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND NOT (pid = ANY(%s))",
+                [list(ignore)],
             )
             raise AssertionError(f"sessions left: {cursor.fetchall()}") from None

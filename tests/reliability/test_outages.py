@@ -30,6 +30,7 @@ from tests.reliability.stack import (
     app_broker,
     celery_env,
     database_url,
+    other_sessions,
     wait_for_other_sessions_to_end,
     wait_until,
 )
@@ -51,6 +52,7 @@ def canaries_after(moment, queues=QUEUES) -> bool:
 def stack(tmp_path, settings):
     """redis-server, then (by the test) a worker and beat; everything stopped afterwards."""
     settings.NYIOPS_WORKER_LIVENESS_SECONDS = LIVENESS_WINDOW
+    earlier = frozenset(other_sessions())  # left by earlier tests: not this test's to wait for
     started = {"redis": Redis(tmp_path), "procs": [], "proxies": []}
     yield started
     for proc in started["procs"]:
@@ -58,7 +60,7 @@ def stack(tmp_path, settings):
     for proxy in started["proxies"]:
         proxy.close()
     started["redis"].stop()
-    wait_for_other_sessions_to_end()
+    wait_for_other_sessions_to_end(ignore=earlier)
     for proc in started["procs"]:
         print(f"--- {proc.log_path.name} (tail)\n{proc.log()[-3000:]}")
 
@@ -167,6 +169,7 @@ on_postgresql = pytest.mark.skipif(
 def database_through(settings):
     """Route this process's connections through a fault proxy in front of PostgreSQL, with
     persistent connections and health checks as in production; restored afterwards."""
+    earlier = frozenset(other_sessions())
     db = connection.settings_dict
     saved = {k: db.get(k) for k in ("HOST", "PORT", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
     proxy = FaultProxy(int(db.get("PORT") or 5432))
@@ -176,7 +179,7 @@ def database_through(settings):
     connection.close()
     db.update(saved)
     proxy.close()
-    wait_for_other_sessions_to_end()
+    wait_for_other_sessions_to_end(ignore=earlier)
 
 
 class Server:

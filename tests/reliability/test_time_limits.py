@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+import hosts.polling.run
 import hosts.tasks
 from hosts.models import Host, PollRun
 from hosts.ssh import SSHTarget, worst_case_seconds
@@ -60,7 +61,7 @@ def test_poll_fits_its_soft_limit_and_its_lease_outlasts_the_hard_limit():
     ssh = worst_case_seconds(target_with(DEFAULTS.NYIOPS_SSH_TIMEOUTS))
     task = hosts.tasks.poll_host
 
-    assert ssh + hosts.tasks.POLL_STORE_BUDGET_SECONDS <= task.soft_time_limit
+    assert ssh + hosts.polling.run.POLL_STORE_BUDGET_SECONDS <= task.soft_time_limit
     # Past its deadline a poll finishes at most the statement it is in.
     assert task.soft_time_limit + DEFAULTS.NYIOPS_WORKER_STATEMENT_TIMEOUT <= task.time_limit
     assert task.time_limit < DEFAULTS.NYIOPS_POLL_LEASE_SECONDS
@@ -124,7 +125,7 @@ def test_poll_stopped_by_its_deadline_records_timed_out_and_releases_the_claim(m
         Host.objects.filter(pk=host.pk).update(reachability="ok")  # the store begins
         raise AssertionError("the deadline should have stopped the store")
 
-    monkeypatch.setattr(hosts.tasks, "run_poll", slow_poll)
+    monkeypatch.setattr(hosts.polling.run, "poll_host", slow_poll)
     with pytest.raises(TaskDeadlineExceeded), task_deadline(0.1, "hosts.tasks.poll_host"):
         hosts.tasks.poll_host.run.__wrapped__(host.pk, "claim-1")
 
