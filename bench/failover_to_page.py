@@ -39,7 +39,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import percentile, spawn
+from _common import percentile
+
+# Importing nyiops reads the settings (its Celery app): choose this bench's own var/ first,
+# so this process and the processes it starts share one database.
+os.environ["NYIOPS_VAR_DIR"] = str(
+    Path(__file__).resolve().parents[1] / "var" / "bench" / "failover"
+)
+from nyiops.processes import spawn
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -108,8 +115,8 @@ def start_stack(env: dict, procs: list, fleet: int = 0, workers: int = 1) -> Pat
                 "--appendonly",
                 "no",
             ],
-            env,
-            BENCH / "redis.log",
+            env=env,
+            log=BENCH / "redis.log",
         )
     )
     state = BENCH / "fleet"
@@ -128,8 +135,8 @@ def start_stack(env: dict, procs: list, fleet: int = 0, workers: int = 1) -> Pat
                 str(free_port()) if fleet <= 20 else "0",
                 *(["--scale", str(fleet - 20)] if fleet > 20 else []),
             ],
-            env,
-            BENCH / "fleet.log",
+            env=env,
+            log=BENCH / "fleet.log",
         )
     )
     wait_for("fleetsim", lambda: (state / "ready").exists(), 300, 0.2)
@@ -164,8 +171,8 @@ def start_stack(env: dict, procs: list, fleet: int = 0, workers: int = 1) -> Pat
                     "--loglevel",
                     "INFO",
                 ],
-                env,
-                BENCH / ("worker.log" if i == 0 else f"worker{i}.log"),
+                env=env,
+                log=BENCH / ("worker.log" if i == 0 else f"worker{i}.log"),
             )
         )
     procs.append(
@@ -178,8 +185,8 @@ def start_stack(env: dict, procs: list, fleet: int = 0, workers: int = 1) -> Pat
                 "--schedule",
                 str(BENCH / "celerybeat-schedule"),
             ],
-            env,
-            BENCH / "beat.log",
+            env=env,
+            log=BENCH / "beat.log",
         )
     )
     return state

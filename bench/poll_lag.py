@@ -35,7 +35,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import percentile, spawn
+from _common import percentile
+
+# Importing nyiops reads the settings (its Celery app): choose this bench's own var/ first,
+# so this process and the processes it starts share one database.
+os.environ["NYIOPS_VAR_DIR"] = str(
+    Path(__file__).resolve().parents[1] / "var" / "bench" / "poll_lag" / "var"
+)
+from nyiops.processes import spawn, start_fleetsim
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "var" / "bench" / "poll_lag"
@@ -43,30 +50,15 @@ sys.path.insert(0, str(REPO))
 
 
 def start_fleet(state: Path, extra: int, env: dict) -> subprocess.Popen:
-    proc = spawn(
-        [
-            sys.executable,
-            "-m",
-            "fleetsim",
-            "serve",
-            "--spec",
-            str(REPO / "demo" / "fleet.yaml"),
-            "--state",
-            str(state),
-            "--base-port",
-            "0",
-            "--scale",
-            str(extra),
-        ],
-        env,
-        state.parent / "fleet.log",
+    """The demo fleet plus `extra` scaled hosts, ready (nyiops.processes, the one helper)."""
+    return start_fleetsim(
+        REPO / "demo" / "fleet.yaml",
+        state,
+        log=state.parent / "fleet.log",
+        env=env,
+        scale=extra,
+        timeout=300,
     )
-    deadline = time.monotonic() + 300
-    while not (state / "ready").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("fleetsim did not start")
-        time.sleep(0.2)
-    return proc
 
 
 def ctl(env: dict, state: Path, *args: str) -> None:
@@ -167,16 +159,16 @@ def main() -> None:
                     [*celery, "worker", "--hostname", f"lag{i}@%h", "--pool", "threads",
                      "--concurrency", "16", "-Q", "poll", "--without-gossip",
                      "--without-mingle", "--loglevel", "WARNING"],
-                    env,
-                    BENCH / f"worker{i}.log",
+                    env=env,
+                    log=BENCH / f"worker{i}.log",
                 )
             )  # fmt: skip
         procs.append(
             spawn(
                 [*celery, "beat", "--schedule", str(BENCH / "beat-schedule"), "--loglevel",
                  "WARNING"],
-                env,
-                BENCH / "beat.log",
+                env=env,
+                log=BENCH / "beat.log",
             )
         )  # fmt: skip
         r = redis.Redis.from_url(redis_url)

@@ -28,7 +28,14 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import percentile, spawn
+from _common import percentile
+
+# Importing nyiops reads the settings (its Celery app): choose this bench's own var/ first,
+# so this process and the processes it starts share one database.
+os.environ["NYIOPS_VAR_DIR"] = str(
+    Path(__file__).resolve().parents[1] / "var" / "bench" / "profile" / "var"
+)
+from nyiops.processes import start_fleetsim
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "var" / "bench" / "profile"
@@ -36,31 +43,15 @@ sys.path.insert(0, str(REPO))
 
 
 def start_fleet(state: Path, extra: int, env: dict) -> subprocess.Popen:
-    (state / "ready").unlink(missing_ok=True)
-    proc = spawn(
-        [
-            sys.executable,
-            "-m",
-            "fleetsim",
-            "serve",
-            "--spec",
-            str(REPO / "demo" / "fleet.yaml"),
-            "--state",
-            str(state),
-            "--base-port",
-            "0",
-            "--scale",
-            str(extra),
-        ],
-        env,
-        state.parent / "fleet.log",
+    """The demo fleet plus `extra` scaled hosts, ready (nyiops.processes, the one helper)."""
+    return start_fleetsim(
+        REPO / "demo" / "fleet.yaml",
+        state,
+        log=state.parent / "fleet.log",
+        env=env,
+        scale=extra,
+        timeout=120,
     )
-    deadline = time.monotonic() + 120
-    while not (state / "ready").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"fleetsim did not start; see {state.parent / 'fleet.log'}")
-        time.sleep(0.1)
-    return proc
 
 
 def poll_all(hosts, stats=None) -> None:
