@@ -30,6 +30,7 @@ from django.utils.dateparse import parse_datetime
 from hosts.health.state import (
     BackendState,
     BackupState,
+    ClusterState,
     DeviceState,
     HostState,
     MirrorState,
@@ -243,6 +244,17 @@ FINDINGS_BY_KEY = (
 )
 
 
+# For hosts.health.store.pf_states_matter: each cluster's members' pf state counts, and the
+# kinds of finding stored for the cluster among `kinds`.
+PF_STATES = (
+    "SELECT c.id, c.name, c.kind, h.id, h.name, h.reachability, f.pf_states, m.role, "
+    "(SELECT MIN(x.kind) FROM {finding} x WHERE x.scope = 'cluster:' || c.id "
+    "AND x.kind IN ({kinds})) FROM {member} m JOIN {cluster} c ON c.id = m.cluster_id "
+    "JOIN {host} h ON h.id = m.host_id LEFT JOIN {facts} f ON f.host_id = h.id "
+    "WHERE m.cluster_id IN ({clusters}) ORDER BY c.name, c.id, m.role, h.name"
+)
+
+
 def load(host_ids: list[int]) -> Observed:
     """What judging `host_ids` and their clusters reads: nine statements, one round trip
     on PostgreSQL, whatever the number of hosts."""
@@ -279,6 +291,21 @@ def stored_findings(*, scopes: list[str] = (), keys: list[str] = ()) -> dict:
     if keys:
         statements.append(_statement(FINDINGS_BY_KEY, keys=list(keys)))
     return {k: v for rows in _run(statements) for k, v in _findings(rows).items()}
+
+
+def pf_states_of_clusters(host_id: int, kinds: list[str]) -> list[tuple[ClusterState, set]]:
+    """Each cluster of a host with its members' names, reachability and pf state counts (a
+    `ClusterState` of bare `HostState`s) and the kinds among `kinds` stored for it (at most
+    one, the first by name: enough to say "one is open"). One query."""
+    rows = _run([_statement(PF_STATES, kinds=kinds, judged=[host_id])])[0]
+    clusters: dict[int, tuple] = {}
+    for cid, name, kind, pk, host, reachability, pf_states, role, open_kind in rows:
+        entry = clusters.setdefault(cid, (name, kind, [], {open_kind} - {None}))
+        entry[2].append((HostState(pk, host, reachability, pf_states=pf_states), role))
+    return [
+        (ClusterState(cid, name, kind, tuple(members)), open_kinds)
+        for cid, (name, kind, members, open_kinds) in clusters.items()
+    ]
 
 
 def _host_states(rows, vhids, mirrors, pools, stopped, backends) -> dict[int, HostState]:

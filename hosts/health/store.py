@@ -7,12 +7,13 @@ Findings are replaced per scope: after a poll of host H, the scopes "host:H", "p
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hosts.health.backups import evaluate_backup
-from hosts.health.carp import evaluate_cluster
+from hosts.health.carp import PF_STATES_KINDS, evaluate_cluster, pf_states_matter
 from hosts.health.host import evaluate_host
-from hosts.health.load import load, stored_findings
+from hosts.health.load import load, pf_states_of_clusters, stored_findings
 from hosts.health.polls import evaluate_poll_stale
 from hosts.health.state import BackupState, ClusterState, HostState, Problem
 from hosts.health.verdicts import Thresholds, backup_age_limit, configured_thresholds
@@ -69,6 +70,25 @@ def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int, da
     changed = replace_findings(scopes, findings, now, stored=observed.findings)
     due = next_judgement_due(view, backups, now, t)
     return (scopes if changed else []), len(findings), due
+
+
+def pf_states_need_judging(host: Host, pf_states: int | None) -> bool:
+    """Must the host and its clusters be judged again because its pf state count moved to
+    `pf_states` (nothing else changed)? Only if that can change a finding of one of its
+    clusters (hosts.health.carp.pf_states_matter): a pair whose tables now diverge, or
+    whose open finding states the counts. Otherwise the ~400 firewalls and load balancers
+    of a 1,000-host fleet, whose counts move between every once-a-minute sample, would each
+    be judged every minute for nothing. One query."""
+    t = configured_thresholds()
+    for cluster, open_kinds in pf_states_of_clusters(host.pk, sorted(PF_STATES_KINDS)):
+        # The count read from the database is the last sample's: this poll's is the new one.
+        members = tuple(
+            (replace(h, pf_states=pf_states) if h.id == host.pk else h, role)
+            for h, role in cluster.members
+        )
+        if pf_states_matter(replace(cluster, members=members), open_kinds, t):
+            return True
+    return False
 
 
 def replace_findings(

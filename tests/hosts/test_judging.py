@@ -28,7 +28,7 @@ from hosts.health.state import (
     PoolState,
     VhidState,
 )
-from hosts.health.store import evaluate_and_store
+from hosts.health.store import evaluate_and_store, pf_states_need_judging
 from hosts.health.verdicts import GOOD_BACKUP_EXIT
 from hosts.inventory.keys import fingerprint
 from hosts.models import BackupJob, BackupRun, Finding, Host, HostFacts, StatusEvent
@@ -341,3 +341,29 @@ def test_a_finding_held_under_another_scope_is_taken_over_with_its_first_sightin
     assert moved.pk == finding.pk and moved.scope == f"host:{new.pk}"
     assert moved.first_seen_at == finding.first_seen_at
     assert BackupRun.objects.count() == 1
+
+
+# --- a moved pf state count ---------------------------------------------------------------
+
+
+def test_a_moved_pf_state_count_is_judged_only_when_it_can_change_a_cluster_finding():
+    _, fw1a, fw1b = firewall_pair("fw1", states=(12000, 11950))
+    evaluate_and_store(fw1a, now=timezone.now())
+
+    with CaptureQueriesContext(connection) as queries:
+        assert not pf_states_need_judging(fw1a, 12100)  # the tables still agree
+    assert len(queries) == 1
+    assert pf_states_need_judging(fw1a, 20000)  # they diverge now
+
+    HostFacts.objects.filter(host=fw1a).update(pf_states=20000)
+    evaluate_and_store(fw1a, now=timezone.now())
+    assert Finding.objects.filter(kind="state_tables_diverged").exists()
+    # An open divergence states the counts: judged with each new one, until it clears.
+    assert pf_states_need_judging(fw1a, 12000)
+    assert pf_states_need_judging(fw1b, 11900)
+
+
+def test_a_moved_pf_state_count_of_a_host_in_no_cluster_is_never_judged():
+    standalone = FreshHostFactory(roles=["firewall"])
+
+    assert not pf_states_need_judging(standalone, 10**6)
