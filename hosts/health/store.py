@@ -60,7 +60,9 @@ def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int, da
     views, clusters = observed.hosts, observed.clusters_of(host.pk)
     view = views[host.pk]
     findings = evaluate_host(view, now, t)
-    backups = observed.backups.get(host.pk, [])
+    # Only a storage host's backup jobs are judged (a job left on a host that lost the role
+    # is not polled any more: its last run would read as ever staler).
+    backups = observed.backups.get(host.pk, []) if "storage" in view.roles else []
     for backup in backups:
         findings += evaluate_backup(backup, now, t)
     for c in clusters:

@@ -367,3 +367,12 @@ def test_a_moved_pf_state_count_of_a_host_in_no_cluster_is_never_judged():
     standalone = FreshHostFactory(roles=["firewall"])
 
     assert not pf_states_need_judging(standalone, 10**6)
+
+
+def test_backup_jobs_are_judged_only_on_a_storage_host_which_polls_them():
+    target = FreshHostFactory(roles=["web"])  # lost its storage role: its jobs are not polled
+    BackupRunFactory(job=BackupJobFactory(target=target), exit_code=255)
+
+    evaluate_and_store(target, now=timezone.now())
+
+    assert not Finding.objects.filter(kind="backup_failed").exists()
