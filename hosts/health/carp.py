@@ -18,6 +18,10 @@ from hosts.health.verdicts import (
 
 # Cluster kinds whose members hold their VIPs with CARP (a jail-service pair does too).
 CARP_KINDS = ("firewall", "loadbalancer", "jail-service", "vpn")
+# Cluster kinds whose members sync pf states with pfsync: judged on pfsync and divergence.
+PFSYNC_KINDS = ("firewall", "vpn")
+# The findings of a cluster that state its members' pf state counts (pf_states_matter).
+PF_STATES_KINDS = frozenset({"state_tables_diverged", "preferred_master_is_backup"})
 
 
 def _cluster_problem(
@@ -113,7 +117,7 @@ def evaluate_cluster(
         )
     if primary is not None:
         out += _failover(c, primary, states, masters_by_host, split)
-    if c.kind in ("firewall", "vpn"):
+    if c.kind in PFSYNC_KINDS:
         ok, verdict = pair_pfsync(hosts)
         reachable = [h for h in hosts if h.reachable]
         # Only what we can see is judged: an unreachable member makes pfsync "unknown"
@@ -131,6 +135,23 @@ def evaluate_cluster(
         out += _state_divergence(c, reachable, t)
     out += _config_drift(c, [h for h in hosts if h.reachable])
     return out
+
+
+def pf_states_matter(
+    c: ClusterState, open_kinds: set[str], t: Thresholds = DEFAULT_THRESHOLDS
+) -> bool:
+    """Can a change of the members' pf state counts alone change this cluster's findings?
+    Only if a finding that states the counts is open (`open_kinds`: the kinds stored for
+    the cluster), or the counts now make the state tables diverge (no finding said so yet).
+    Else judging the cluster again finds what is stored: pf state counts move every minute
+    on every firewall and load balancer, and judging each one then is most of the fleet's
+    judgements. `c.members` need only name, reachability and pf_states."""
+    if c.kind not in CARP_KINDS or not c.members:
+        return False
+    if open_kinds & PF_STATES_KINDS:
+        return True
+    reachable = [h for h, _ in c.members if h.reachable]
+    return c.kind in PFSYNC_KINDS and bool(_state_divergence(c, reachable, t))
 
 
 def _failover(c, primary: HostState, states, masters_by_host, split) -> list[Problem]:
@@ -152,7 +173,7 @@ def _failover(c, primary: HostState, states, masters_by_host, split) -> list[Pro
     ok, verdict = pair_pfsync(hosts)
     tables = " / ".join(_fmt(h.pf_states) for h in hosts)
     when = f" at {at:%H:%M:%S}" if at else ""
-    detail = f"; {verdict}" + (f", state tables {tables}" if c.kind in ("firewall", "vpn") else "")
+    detail = f"; {verdict}" + (f", state tables {tables}" if c.kind in PFSYNC_KINDS else "")
     return [
         _cluster_problem(
             c,

@@ -7,178 +7,17 @@ Findings are replaced per scope: after a poll of host H, the scopes "host:H", "p
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from django.db.models import Max, Q
-
 from hosts.health.backups import evaluate_backup
-from hosts.health.carp import evaluate_cluster
+from hosts.health.carp import PF_STATES_KINDS, evaluate_cluster, pf_states_matter
 from hosts.health.host import evaluate_host
+from hosts.health.load import load, pf_states_of_clusters, stored_findings
 from hosts.health.polls import evaluate_poll_stale
-from hosts.health.state import (
-    BackendState,
-    BackupState,
-    ClusterState,
-    DeviceState,
-    HostState,
-    MirrorState,
-    PoolState,
-    Problem,
-    VhidState,
-)
-from hosts.health.verdicts import (
-    GOOD_BACKUP_EXIT,
-    Thresholds,
-    backup_age_limit,
-    configured_thresholds,
-)
-from hosts.inventory.keys import fingerprint
-from hosts.models import (
-    BackupJob,
-    BackupRun,
-    Cluster,
-    Finding,
-    Host,
-    HostFacts,
-    StatusEvent,
-)
-
-
-def _key(kind: str, b64: str) -> str:
-    return f"{kind} {fingerprint(b64)}" if b64 else ""
-
-
-def load_host_states(host_ids: list[int]) -> dict[int, HostState]:
-    """HostViews for many hosts in a fixed number of queries."""
-    hosts = Host.objects.filter(pk__in=host_ids).prefetch_related(
-        "carp_vhids", "mirrors__components", "zpools__devices", "jails", "haproxy_backends__servers"
-    )
-    # raw_outputs is large JSON that no rule reads.
-    facts = {
-        f.host_id: f for f in HostFacts.objects.filter(host_id__in=host_ids).defer("raw_outputs")
-    }
-    master_since: dict[tuple[int, str], datetime] = {
-        (row["host_id"], row["subject"]): row["at"]
-        for row in StatusEvent.objects.filter(
-            host_id__in=host_ids, subject_type="carp", field="state", new="MASTER"
-        )
-        .values("host_id", "subject")
-        .annotate(at=Max("at"))
-    }
-    views = {}
-    for h in hosts:
-        f = facts.get(h.pk) or HostFacts(host=h)
-        views[h.pk] = HostState(
-            id=h.pk,
-            name=h.name,
-            reachability=h.reachability,
-            reason=h.reachability_reason,
-            roles=tuple(h.roles),
-            last_success_at=h.last_success_at,
-            offered_key=_key(h.offered_key_type, h.offered_key_base64),
-            pinned_key=_key(h.host_key_type, h.host_key_base64),
-            carp_preempt=f.carp_preempt,
-            carp_demotion=f.carp_demotion,
-            pfsync_present=f.pfsync_present,
-            pfsync_syncok=f.pfsync_syncok,
-            pf_states=f.pf_states,
-            pf_ruleset_hash=f.pf_ruleset_hash,
-            vhids=tuple(
-                VhidState(
-                    v.interface,
-                    v.vhid,
-                    v.state,
-                    v.advbase,
-                    v.advskew,
-                    tuple(v.vips),
-                    master_since.get((h.pk, f"vhid {v.vhid}@{v.interface}")),
-                )
-                for v in h.carp_vhids.all()
-                if v.gone_at is None
-            ),
-            mirrors=tuple(
-                MirrorState(
-                    m.name,
-                    m.state,
-                    tuple((c.name, c.state, c.synchronized_pct) for c in m.components.all()),
-                )
-                for m in h.mirrors.all()
-                if m.gone_at is None
-            ),
-            pools=tuple(
-                PoolState(
-                    p.name,
-                    p.health,
-                    p.cap_pct,
-                    p.scan_kind,
-                    p.scan_state,
-                    p.scan_pct,
-                    p.scan_finished_at,
-                    tuple(
-                        DeviceState(
-                            d.name,
-                            d.state,
-                            d.read_errors,
-                            d.write_errors,
-                            d.cksum_errors,
-                            d.section,
-                            d.depth,
-                        )
-                        for d in p.devices.all()
-                    ),
-                )
-                for p in h.zpools.all()
-                if p.gone_at is None
-            ),
-            stopped_jails=tuple(j.name for j in h.jails.all() if not j.running and not j.gone_at),
-            backends=tuple(
-                BackendState(
-                    b.name,
-                    b.status,
-                    tuple((s.name, s.status) for s in b.servers.all() if s.gone_at is None),
-                )
-                for b in h.haproxy_backends.all()
-                if b.gone_at is None
-            ),
-            subsystem_errors=dict(f.subsystem_errors or {}),
-        )
-    return views
-
-
-def backup_states(target: Host) -> list[BackupState]:
-    jobs = list(BackupJob.objects.filter(target=target).select_related("source"))
-    last_runs = {}
-    last_success = dict(
-        BackupRun.objects.filter(job__in=jobs, exit_code__in=GOOD_BACKUP_EXIT)
-        .exclude(snapshot_verified=False)
-        .values_list("job_id")
-        .annotate(Max("finished_at"))
-    )
-    for run in BackupRun.objects.filter(job__in=jobs, finished_at__isnull=False).order_by(
-        "job_id", "-started_at"
-    ):
-        last_runs.setdefault(run.job_id, run)
-    views = []
-    for job in jobs:
-        run = last_runs.get(job.pk)
-        views.append(
-            BackupState(
-                id=job.pk,
-                name=job.name,
-                source_id=job.source_id,
-                source=job.source.name,
-                target_id=target.pk,
-                schedule_minutes=job.schedule_minutes,
-                created_hint=job.created_at,
-                last_exit_code=run.exit_code if run else None,
-                last_finished_at=run.finished_at if run else None,
-                last_error=(run.error_lines[-1] if run and run.error_lines else ""),
-                last_snapshot_verified=run.snapshot_verified if run else None,
-                last_success_at=last_success.get(job.pk),
-            )
-        )
-    return views
-
+from hosts.health.state import BackupState, ClusterState, HostState, Problem
+from hosts.health.verdicts import Thresholds, backup_age_limit, configured_thresholds
+from hosts.models import Finding, Host
 
 # A host whose facts do not change is still re-judged this often, as a safety net under
 # `next_judgement_due` (a clock-reading rule it does not know of would be late by this much).
@@ -212,41 +51,64 @@ def next_judgement_due(
 def evaluate_and_store(host: Host, *, now: datetime) -> tuple[list[str], int, datetime]:
     """Re-judge a host and every cluster it belongs to. Returns (the scopes whose findings
     changed, the number of findings, when the clock alone can next change the host's
-    judgement); an unchanged judgement returns no scopes."""
+    judgement); an unchanged judgement returns no scopes.
+
+    Reads are a fixed number of statements whatever the fleet's size, sent together
+    (hosts.health.load); writes only for findings that changed (tests/hosts/test_judging.py)."""
     t = configured_thresholds()
-    clusters = list(Cluster.objects.filter(members__host=host).prefetch_related("members"))
-    member_ids = {m.host_id for c in clusters for m in c.members.all()} | {host.pk}
-    views = load_host_states(sorted(member_ids))
-    findings = evaluate_host(views[host.pk], now, t)
-    backups = backup_states(host) if host.has_role("storage") else []
+    observed = load([host.pk])
+    views, clusters = observed.hosts, observed.clusters_of(host.pk)
+    view = views[host.pk]
+    findings = evaluate_host(view, now, t)
+    # Only a storage host's backup jobs are judged (a job left on a host that lost the role
+    # is not polled any more: its last run would read as ever staler).
+    backups = observed.backups.get(host.pk, []) if "storage" in view.roles else []
     for backup in backups:
         findings += evaluate_backup(backup, now, t)
-    for cluster in clusters:
-        members = tuple(
-            (views[m.host_id], m.role) for m in cluster.members.all() if m.host_id in views
-        )
-        findings += evaluate_cluster(
-            ClusterState(cluster.pk, cluster.name, cluster.kind, members), now, t
-        )
-    scopes = [f"host:{host.pk}", f"poll:{host.pk}"] + [f"cluster:{c.pk}" for c in clusters]
-    changed = replace_findings(scopes, findings, now)
-    due = next_judgement_due(views[host.pk], backups, now, t)
+    for c in clusters:
+        members = tuple((views[m], role) for m, role in c.members if m in views)
+        findings += evaluate_cluster(ClusterState(c.id, c.name, c.kind, members), now, t)
+    scopes = [f"host:{host.pk}", f"poll:{host.pk}"] + [f"cluster:{c.id}" for c in clusters]
+    changed = replace_findings(scopes, findings, now, stored=observed.findings)
+    due = next_judgement_due(view, backups, now, t)
     return (scopes if changed else []), len(findings), due
 
 
-def replace_findings(scopes: list[str], findings: list[Problem], now: datetime) -> int:
+def pf_states_need_judging(host: Host, pf_states: int | None) -> bool:
+    """Must the host and its clusters be judged again because its pf state count moved to
+    `pf_states` (nothing else changed)? Only if that can change a finding of one of its
+    clusters (hosts.health.carp.pf_states_matter): a pair whose tables now diverge, or
+    whose open finding states the counts. Otherwise the ~400 firewalls and load balancers
+    of a 1,000-host fleet, whose counts move between every once-a-minute sample, would each
+    be judged every minute for nothing. One query."""
+    t = configured_thresholds()
+    for cluster, open_kinds in pf_states_of_clusters(host.pk, sorted(PF_STATES_KINDS)):
+        # The count read from the database is the last sample's: this poll's is the new one.
+        members = tuple(
+            (replace(h, pf_states=pf_states) if h.id == host.pk else h, role)
+            for h, role in cluster.members
+        )
+        if pf_states_matter(replace(cluster, members=members), open_kinds, t):
+            return True
+    return False
+
+
+def replace_findings(
+    scopes: list[str], findings: list[Problem], now: datetime, *, stored: dict | None = None
+) -> int:
     """Make the stored findings of `scopes` equal `findings`: create new, update changed,
     delete cleared; returns how many rows changed. first_seen_at survives while a finding
-    keeps holding, and an unchanged finding is not rewritten."""
+    keeps holding, and an unchanged finding is not rewritten. `stored`: the findings of
+    `scopes` as hosts.health.load read them, when the caller has them already."""
     wanted = {f.dedup_key: f for f in findings}
-    # Rows of these scopes, plus rows holding a wanted key under another scope (a backup job
-    # moved to another target host): dedup_key is unique, so such a row is taken over, with
-    # its first_seen_at, instead of colliding.
-    existing = {
-        row.dedup_key: row
-        for row in Finding.objects.filter(Q(scope__in=scopes) | Q(dedup_key__in=wanted))
-    }
-    cleared = [row.pk for key, row in existing.items() if key not in wanted]
+    existing = stored_findings(scopes=scopes) if stored is None else dict(stored)
+    # A wanted key held under another scope (a backup job moved to another target host):
+    # dedup_key is unique, so that row is taken over, with its first_seen_at, instead of
+    # colliding. Only a finding new to these scopes can be one, so it is looked up only then.
+    elsewhere = [key for key in wanted if key not in existing]
+    if elsewhere:
+        existing.update(stored_findings(keys=elsewhere))
+    cleared = [pk for key, (pk, values) in existing.items() if key not in wanted]
     changes = len(cleared)
     if cleared:
         Finding.objects.filter(pk__in=cleared).delete()
@@ -267,8 +129,8 @@ def replace_findings(scopes: list[str], findings: list[Problem], now: datetime) 
             changes += 1
         # last_seen_at moves only with a change: rewriting every finding on every poll would
         # cost a write per finding per host per minute for nothing.
-        elif any(getattr(row, k) != v for k, v in values.items()):
-            Finding.objects.filter(pk=row.pk).update(last_seen_at=now, **values)
+        elif row[1] != values:
+            Finding.objects.filter(pk=row[0]).update(last_seen_at=now, **values)
             changes += 1
     return changes
 

@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hosts.choices import Reachability
-from hosts.health.store import evaluate_and_store
+from hosts.health.store import evaluate_and_store, pf_states_need_judging
 from hosts.models import ClusterMember, Host, HostFacts, PollRun, StatusEvent
 from hosts.polling.fingerprints import COUNTER_KINDS, poll_digest, section_fingerprint
 from hosts.polling.plan import Section, plan_for
@@ -255,9 +255,11 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
                 locked.next_poll_at = max(locked.next_poll_at, ctx.now + backoff)
         ctx.change("host", locked.name, "reachability", old_reachability, locked.reachability)
         # Judged when something changed, the poll failed, or a rule that reads the clock
-        # (backup staleness, scrub age) can have changed its verdict since the last time.
+        # (backup staleness, scrub age) can have changed its verdict since the last time; a
+        # moved pf state count only when it can change a cluster's finding.
         due = facts.judge_due_at is None or ctx.now >= facts.judge_due_at
         judge = error is not None or ctx.dirty or due
+        judge = judge or (ctx.pf_states_moved and pf_states_need_judging(locked, facts.pf_states))
         if facts.pk is None or _facts_snapshot(facts) != before:
             facts.save()
         if status != PollRun.Status.OK or ctx.events:

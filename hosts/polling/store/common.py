@@ -22,6 +22,9 @@ class PollContext:
     # Set when a stored row changed: only then (or when time-based rules are due) are the
     # health rules run again.
     dirty: bool = False
+    # Set when pf's state count moved (a counter, stored once a minute): the host is judged
+    # again only if that can change a cluster finding (hosts.health.store.pf_states_need_judging).
+    pf_states_moved: bool = False
 
     def change(self, subject_type: str, subject: str, fld: str, old, new) -> None:
         if (old or "") != (new or ""):

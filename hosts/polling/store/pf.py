@@ -15,8 +15,10 @@ def store_pf(ctx: PollContext, sections: dict[str, Section]) -> None:
         ctx.facts.pf_enabled = info.enabled
         states = info.state_table.get("current_entries")
         if states != ctx.facts.pf_states:
-            # A counter, stored once a minute; the pair's state_tables_diverged rule reads it.
-            ctx.dirty = True
+            # A counter, stored once a minute. The pair's state_tables_diverged rule reads
+            # it, but it moves on every host with traffic: the poller asks whether judging
+            # again can change anything (ctx.pf_states_moved) instead of always judging.
+            ctx.pf_states_moved = True
         ctx.facts.pf_states = states
         ctx.metric("pf_states", "", ctx.facts.pf_states)
     rules = sections.get("pfctl-rules")
