@@ -22,6 +22,9 @@ class PollContext:
     # Set when a stored row changed: only then (or when time-based rules are due) are the
     # health rules run again.
     dirty: bool = False
+    # A counter a rule reads moved (pf states): judge again, but nothing a widget shows
+    # changed beyond a counter (the dashboard's generation is not bumped for it).
+    rejudge: bool = False
 
     def change(self, subject_type: str, subject: str, fld: str, old, new) -> None:
         if (old or "") != (new or ""):

@@ -16,7 +16,7 @@ def store_pf(ctx: PollContext, sections: dict[str, Section]) -> None:
         states = info.state_table.get("current_entries")
         if states != ctx.facts.pf_states:
             # A counter, stored once a minute; the pair's state_tables_diverged rule reads it.
-            ctx.dirty = True
+            ctx.rejudge = True
         ctx.facts.pf_states = states
         ctx.metric("pf_states", "", ctx.facts.pf_states)
     rules = sections.get("pfctl-rules")
