@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from hosts.dashboard import generation
 from hosts.views import WIDGETS
 from tests.dashboard.factories import firewall_pair
 from tests.factories import FindingFactory
@@ -58,8 +59,11 @@ def test_widget_rerenders_when_its_data_changed(noc):
     _cluster, a, b = firewall_pair("fw1")
     url = reverse("hosts:widget-firewalls")
     version = version_of(noc.get(url, **HTMX).content.decode())
+    # As the poll stores a failover: the rows, and in the same transaction the dashboard's
+    # generation (tests/dashboard/test_generation_sim.py runs the real poll pipeline).
     a.carp_vhids.update(state="BACKUP")
     b.carp_vhids.update(state="MASTER")
+    generation.bump()
 
     response = noc.get(url, HTTP_X_NYIOPS_VERSION=version, **HTMX)
 
