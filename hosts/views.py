@@ -103,7 +103,10 @@ def overview(request):
         "hosts/overview.html",
         {
             "filters": filters,
-            "options": filter_options(),
+            # Customers and sites bump the generation when edited: cached like the widgets.
+            "options": dashboard_cache.remember(
+                dashboard_cache.key("filter-options", Filters(), gen), filter_options
+            ),
             "widgets": widgets,
             "wall": request.GET.get("wall") == "1",
             "qs": filters.querystring(),
@@ -175,9 +178,11 @@ def _live_or_page(request, w, url, every, partial_template, page_template, page_
 @require_GET
 def cluster(request, cluster_id: int):
     obj = get_object_or_404(Cluster.objects.select_related("customer"), pk=cluster_id)
+    # The pair's live card reads what the cluster widgets read: cached the same way.
+    key = dashboard_cache.key(f"cluster-health-{obj.pk}", Filters(), generation.current())
     return _live_or_page(
         request,
-        detail.cluster_health(obj),
+        dashboard_cache.remember(key, lambda: detail.cluster_health(obj)),
         reverse("hosts:cluster-health", args=[obj.pk]),
         10,
         "hosts/partials/cluster_health.html",

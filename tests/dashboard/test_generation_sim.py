@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hosts.dashboard import generation
-from hosts.models import HostFacts, MetricSample
+from hosts.models import Cluster, HostFacts, MetricSample
 from nyiops.htmx import VERSION_HEADER
 from tests.integration.conftest import fleet, poll, ssh_timeouts  # noqa: F401 (fixtures)
 
@@ -34,6 +34,9 @@ def test_a_failover_stored_by_the_poll_is_on_the_next_refresh(fleet, noc):  # no
     poll("fw2a", "fw2b")  # steady: the next unchanged poll takes the fast path
     before = refresh(noc, "firewalls")
     assert "split brain" not in before.content.decode()
+    pair = Cluster.objects.get(name="fw-pair-2")
+    card_url = reverse("hosts:cluster-health", args=[pair.pk])
+    card = noc.get(card_url, **HTMX)[VERSION_HEADER]
     seen = generation.current()
     fleet.inject("fw-pair-2", "split-brain")
     assert fleet.wait_for(
@@ -50,6 +53,8 @@ def test_a_failover_stored_by_the_poll_is_on_the_next_refresh(fleet, noc):  # no
     assert "split brain" in response.content.decode().lower()
     overview = noc.get(reverse("hosts:overview")).content.decode().lower()
     assert "split brain" in overview
+    response = noc.get(card_url, HTTP_X_NYIOPS_VERSION=card, **HTMX)
+    assert response.status_code == 200 and "split brain" in response.content.decode().lower()
 
 
 def test_an_unchanged_poll_and_a_counter_sample_leave_the_widgets_cached(fleet, noc):  # noqa: F811
