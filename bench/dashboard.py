@@ -175,7 +175,7 @@ def start_writer(args):
         "--changes-per-second", str(args.changes_per_second),
     ]  # fmt: skip
     writer = spawn(argv, log=log, env={**os.environ, "DATABASE_URL": url})
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # the writer judges its pool first
     while "writer:" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(2)  # the first changes land before the first sample
