@@ -58,11 +58,12 @@ WIDGETS = {
 }
 
 
-def widget_context(name: str, filters: Filters) -> dict:
+def widget_context(name: str, filters: Filters, known: str | None = None) -> dict:
     func, template, every = WIDGETS[name]
     qs = filters.querystring()
     return {
-        "w": func(filters),
+        # `known` lets a widget say "unchanged" before building its views.
+        "w": func(filters, known=known),
         "widget": name,
         "widget_url": reverse(f"hosts:widget-{name}") + (f"?{qs}" if qs else ""),
         "every": every,
@@ -75,10 +76,27 @@ def page_flags() -> dict:
     return {"alerts_enabled": apps.is_installed("alerts")}
 
 
+def _latest(name: str, filters: Filters) -> tuple:
+    # This process's last (context, partial) of a widget: what a new generation may reuse.
+    return ("latest", name, filters.querystring())
+
+
+def _fresh_context(name: str, filters: Filters) -> dict:
+    """A widget's context for a new generation. A change elsewhere in the fleet (another
+    widget's) leaves its content as it was: then the last entry, and its rendered partial,
+    are kept (the cluster widgets find that out before building any view)."""
+    last = dashboard_cache.LOCAL.get(_latest(name, filters))
+    known = last[0]["w"]["version"] if last else None
+    ctx = widget_context(name, filters, known=known)
+    if last and (ctx["w"].get("unchanged") or ctx["w"]["version"] == known):
+        return last[0]
+    return ctx
+
+
 def cached_context(name: str, filters: Filters, gen: int) -> dict:
     """One widget's context, computed once per generation and epoch for every viewer."""
     key = dashboard_cache.key(name, filters, gen)
-    return dashboard_cache.remember(key, lambda: widget_context(name, filters))
+    return dashboard_cache.remember(key, lambda: _fresh_context(name, filters))
 
 
 def cached_html(name: str, filters: Filters, gen: int) -> str:
@@ -86,10 +104,18 @@ def cached_html(name: str, filters: Filters, gen: int) -> str:
     request: a partial shows nothing personal (no user, no CSRF token), which is what makes
     it shareable between viewers."""
     ctx = cached_context(name, filters, gen)
-    return dashboard_cache.remember(
-        dashboard_cache.key(name, filters, gen) + ":html",
-        lambda: render_to_string(ctx["template"], {"c": ctx, "filters": filters, **page_flags()}),
-    )
+    last = dashboard_cache.LOCAL.get(_latest(name, filters))
+    if last and last[0] is ctx:
+        html = last[1]  # the same entry as the last one: the same partial
+    else:
+        html = dashboard_cache.remember(
+            dashboard_cache.key(name, filters, gen) + ":html",
+            lambda: render_to_string(
+                ctx["template"], {"c": ctx, "filters": filters, **page_flags()}
+            ),
+        )
+    dashboard_cache.LOCAL.put(_latest(name, filters), (ctx, html))
+    return html
 
 
 @staff_required

@@ -15,7 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from hosts import views
 from hosts.dashboard import generation
+from hosts.dashboard.common import Filters
 from hosts.models import Finding, Host
 from hosts.views import WIDGETS
 from nyiops.htmx import VERSION_HEADER
@@ -25,6 +27,14 @@ from tests.factories import CustomerFactory, FindingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_X_NYIOPS_POLL": "1"}
+
+
+@pytest.fixture
+def still_clock():
+    """Time stands still: the cache's epoch cannot roll over between two requests of a test
+    that expects the second to be served from the first's entry."""
+    with time_machine.travel(timezone.now(), tick=False):
+        yield
 
 
 @pytest.fixture
@@ -97,7 +107,7 @@ def test_the_polls_bookkeeping_alone_is_no_news_to_the_dashboard():
 
 
 @pytest.mark.parametrize("name", list(WIDGETS))
-def test_an_unchanged_refresh_reads_the_generation_and_nothing_else(noc, name):
+def test_an_unchanged_refresh_reads_the_generation_and_nothing_else(noc, name, still_clock):
     firewall_pair("fw1")
     FindingFactory(message="pool degraded")
     url = reverse(f"hosts:widget-{name}")
@@ -113,7 +123,7 @@ def test_an_unchanged_refresh_reads_the_generation_and_nothing_else(noc, name):
 
 
 @pytest.mark.parametrize("name", list(WIDGETS))
-def test_a_second_viewer_reuses_the_first_viewers_widget(client, noc, name):
+def test_a_second_viewer_reuses_the_first_viewers_widget(client, noc, name, still_clock):
     firewall_pair("fw1")
     first = refresh(noc, name)
     other = UserFactory(username="second-noc", is_staff=True)
@@ -187,3 +197,23 @@ def test_customers_never_reach_the_shared_widgets(client, customer_a_user, noc):
         assert refresh(client, name).status_code == 403
     assert client.get(reverse("hosts:overview")).status_code == 403
     assert Host.objects.count() == 2
+
+
+def test_a_change_elsewhere_keeps_a_widgets_partial_and_recomputes_the_one_it_shows(
+    still_clock,
+):
+    firewall_pair("fw1")
+    gen = generation.current()
+    findings_before = views.cached_html("findings", Filters(), gen)
+    firewalls = views.cached_html("firewalls", Filters(), gen)
+    firewalls_ctx = views.cached_context("firewalls", Filters(), gen)
+
+    FindingFactory(message="pool tank degraded on an unrelated host")
+
+    later = generation.current()
+    assert later > gen
+    # The firewall widget's rows did not change: the same context and partial, not rebuilt.
+    assert views.cached_context("firewalls", Filters(), later) is firewalls_ctx
+    assert views.cached_html("firewalls", Filters(), later) is firewalls
+    findings_after = views.cached_html("findings", Filters(), later)
+    assert "pool tank degraded" in findings_after and findings_after != findings_before
