@@ -1,6 +1,7 @@
 """Dashboard server time at fleet scale: the overview and each live partial.
 
     .venv/bin/python bench/dashboard.py [--hosts 1000] [--jails 5000] [--runs 40]
+        [--sweeping [--counters-per-second 10] [--changes-per-second 1]] [--cold]
 
 Seeds a throw-away test database (SQLite file or the DATABASE_URL server's test_ database)
 with 1,000 hosts in 500 clusters (firewall, load-balancer and jail-service pairs), 5,000+
@@ -9,6 +10,15 @@ in-process through the full middleware stack (Django test client, logged in as N
 prints p50/p95 in milliseconds and the query count. Partials are timed twice: a full render,
 and the "nothing changed" answer (the client sends the version it holds, the server says
 204). Targets: overview p95 < 150 ms, partial p95 < 30 ms.
+
+Widgets come from the dashboard cache (hosts/dashboard/cache.py): computed once per
+generation and epoch, shared by every viewer. `--cold` adds a row per route with a
+generation bump before every request: the cost of the first request after a change, which
+computes the widgets (what every request cost before the cache). `--sweeping` (PostgreSQL
+only) runs bench/dashboard_writer.py beside the timing: the poller's writes at 1,000 hosts
+(counter samples, and state changes that bump the generation, through the judge's real
+store); then the "unchanged" client behaves as htmx does, taking the new version from every
+200, and the share of 204 answers is printed.
 """
 
 from __future__ import annotations
@@ -34,17 +44,22 @@ from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from hosts.dashboard import generation  # noqa: E402
 from hosts.models import Cluster, Host, Jail  # noqa: E402
 from hosts.views import WIDGETS  # noqa: E402
 from nyiops.htmx import VERSION_HEADER  # noqa: E402
+from nyiops.processes import PYTHON, spawn, stop  # noqa: E402
 from nyiops.roles import NOC, ensure_role_groups  # noqa: E402
 from tests.dashboard.factories import seed_fleet  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
+from tests.otp import verify_session  # noqa: E402
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_X_NYIOPS_POLL": "1"}
 
 
-def timed(client: Client, url: str, runs: int, extra: dict):
+def timed(client: Client, url: str, runs: int, extra: dict, *, cold=False, follow=False):
+    """`cold`: a generation bump (a change) before each request. `follow`: the client sends
+    back the version of the last 200 it got, as the page's htmx does."""
     response = client.get(url, **extra)  # warm-up (template loading, role look-ups)
     status = response.status_code
     queries = []
@@ -53,14 +68,20 @@ def timed(client: Client, url: str, runs: int, extra: dict):
         lambda execute, sql, *a: queries.append(sql) or execute(sql, *a)
     ):
         client.get(url, **extra)
-    samples, cpu = [], []
+    samples, cpu, statuses = [], [], []
     for _ in range(runs):
+        if cold:
+            generation.bump()  # a change: the next request computes (not cache.clear(): sessions)
         start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(url, **extra)
         samples.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
-        assert response.status_code == status, (url, response.status_code)
-    return samples, cpu, len(queries), status
+        statuses.append(response.status_code)
+        if follow and response.status_code == 200:
+            extra = {**extra, "HTTP_X_NYIOPS_VERSION": response[VERSION_HEADER]}
+        elif not follow:
+            assert response.status_code == status, (url, response.status_code)
+    return samples, cpu, len(queries), statuses
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -73,10 +94,17 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=1000)
     parser.add_argument("--jails", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--cold", action="store_true", help="also time every route uncached")
+    parser.add_argument("--sweeping", action="store_true", help="poller writes meanwhile")
+    parser.add_argument("--counters-per-second", type=float, default=10)
+    parser.add_argument("--changes-per-second", type=float, default=1)
     args = parser.parse_args()
+    if args.sweeping and connection.vendor != "postgresql":
+        parser.error("--sweeping needs a DATABASE_URL to PostgreSQL (the writer is a process)")
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    writer = None
     try:
         # Two of every five pairs are jail-service pairs: 40 % of the hosts hold the jails.
         per_host = math.ceil(args.jails / max(1, round(args.hosts * 0.4)))
@@ -88,6 +116,7 @@ def main() -> None:
         user.groups.add(Group.objects.get(name=NOC))
         client = Client()
         client.force_login(user)
+        verify_session(client, user)  # staff verify a second factor before any page (D7)
         print(
             f"seeded {Host.objects.count()} hosts, {Cluster.objects.count()} clusters, "
             f"{Jail.objects.count()} jails in {seeded:.1f} s on {connection.vendor}"
@@ -96,7 +125,7 @@ def main() -> None:
         # for a busy machine, so the two together show when other load skews a run. With
         # SQLite in-process, CPU time includes the database's own work.
         print(
-            f"{'route':40} {'status':>6} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8}"
+            f"{'route':46} {'status':>6} {'queries':>7} {'p50 ms':>8} {'p95 ms':>8}"
             f" {'p50 cpu':>8} {'p95 cpu':>8}"
         )
         routes = [("overview", reverse("hosts:overview"), {})]
@@ -108,8 +137,13 @@ def main() -> None:
             ("partial cluster-health", reverse("hosts:cluster-health", args=[cluster.pk]), HTMX),
             ("search 'j1'", reverse("hosts:search") + "?q=j1", {}),
         ]
+        if args.sweeping:
+            writer, log = start_writer(args)
+        first_generation, started = generation.current(), time.perf_counter()
         for label, url, extra in routes:
             report(client, label, url, extra, args.runs)
+            if args.cold:
+                report(client, f"{label} (computed)", url, extra, args.runs, cold=True)
             if extra:
                 version = client.get(url, **extra)[VERSION_HEADER]
                 report(
@@ -118,15 +152,41 @@ def main() -> None:
                     url,
                     {**extra, "HTTP_X_NYIOPS_VERSION": version},
                     args.runs,
+                    follow=args.sweeping,
                 )
+        rate = (generation.current() - first_generation) / (time.perf_counter() - started)
+        print(f"generation bumps during the timing: {rate:.2f}/s")
     finally:
+        if writer is not None:
+            stop([writer])
+            print(log.read_text().strip())
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
-def report(client, label, url, extra, runs) -> None:
-    samples, cpu, queries, status = timed(client, url, runs, extra)
+def start_writer(args):
+    """The poller's writes (bench/dashboard_writer.py) against this run's test database."""
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    log = Path(os.environ.get("NYIOPS_VAR_DIR", REPO / "var")) / "bench" / "dashboard_writer.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    argv = [
+        PYTHON, str(REPO / "bench" / "dashboard_writer.py"),
+        "--counters-per-second", str(args.counters_per_second),
+        "--changes-per-second", str(args.changes_per_second),
+    ]  # fmt: skip
+    writer = spawn(argv, log=log, env={**os.environ, "DATABASE_URL": url})
+    deadline = time.monotonic() + 300  # the writer judges its pool first
+    while "writer:" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # the first changes land before the first sample
+    return writer, log
+
+
+def report(client, label, url, extra, runs, **how) -> None:
+    samples, cpu, queries, statuses = timed(client, url, runs, extra, **how)
+    shown = statuses[0] if len(set(statuses)) == 1 else f"{statuses.count(204)}x204"
     print(
-        f"{label:40} {status:>6} {queries:>7} {pct(samples, 50):>8.1f} {pct(samples, 95):>8.1f}"
+        f"{label:46} {shown:>6} {queries:>7} {pct(samples, 50):>8.1f} {pct(samples, 95):>8.1f}"
         f" {pct(cpu, 50):>8.1f} {pct(cpu, 95):>8.1f}"
     )
 

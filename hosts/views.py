@@ -2,7 +2,9 @@
 
 Every view is staff-only (customers get 403) and GET views never write. A widget's partial
 view and the overview share one context function from `hosts.dashboard`, so the page and its
-refresh cannot drift apart."""
+refresh cannot drift apart; both take the widget, data and rendered partial, from the
+dashboard cache (hosts/dashboard/cache.py), computed once per generation and epoch for every
+viewer, so an unchanged refresh costs the generation's one query and a 204."""
 
 from functools import partial
 
@@ -11,18 +13,19 @@ from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from customers.models import Customer
 from hosts.choices import ClusterKind
-from hosts.dashboard import detail
+from hosts.dashboard import cache as dashboard_cache
+from hosts.dashboard import detail, generation
 from hosts.dashboard.backups import backups as backups_widget
 from hosts.dashboard.clusters import clusters as clusters_widget
 from hosts.dashboard.common import Filters, filter_options, parse_filters
 from hosts.dashboard.findings import findings as findings_widget
 from hosts.dashboard.hosts import hosts_attention
-from hosts.dashboard.overview import overview as overview_widgets
 from hosts.dashboard.search import search as search_results
 from hosts.dashboard.storage import storage as storage_widget
 from hosts.inventory import services
@@ -55,16 +58,12 @@ WIDGETS = {
 }
 
 
-def widget_context(
-    name: str, filters: Filters, data: dict | None = None, known: str | None = None
-) -> dict:
+def widget_context(name: str, filters: Filters, known: str | None = None) -> dict:
     func, template, every = WIDGETS[name]
     qs = filters.querystring()
-    if data is None:
-        # `known` lets a widget say "unchanged" before building its views.
-        data = func(filters, known=known)
     return {
-        "w": data,
+        # `known` lets a widget say "unchanged" before building its views.
+        "w": func(filters, known=known),
         "widget": name,
         "widget_url": reverse(f"hosts:widget-{name}") + (f"?{qs}" if qs else ""),
         "every": every,
@@ -77,18 +76,63 @@ def page_flags() -> dict:
     return {"alerts_enabled": apps.is_installed("alerts")}
 
 
+def _latest(name: str, filters: Filters) -> tuple:
+    # This process's last (context, partial) of a widget: what a new generation may reuse.
+    return ("latest", name, filters.querystring())
+
+
+def _fresh_context(name: str, filters: Filters) -> dict:
+    """A widget's context for a new generation. A change elsewhere in the fleet (another
+    widget's) leaves its content as it was: then the last entry, and its rendered partial,
+    are kept (the cluster widgets find that out before building any view)."""
+    last = dashboard_cache.LOCAL.get(_latest(name, filters))
+    known = last[0]["w"]["version"] if last else None
+    ctx = widget_context(name, filters, known=known)
+    if last and (ctx["w"].get("unchanged") or ctx["w"]["version"] == known):
+        return last[0]
+    return ctx
+
+
+def cached_context(name: str, filters: Filters, gen: int) -> dict:
+    """One widget's context, computed once per generation and epoch for every viewer."""
+    key = dashboard_cache.key(name, filters, gen)
+    return dashboard_cache.remember(key, lambda: _fresh_context(name, filters))
+
+
+def cached_html(name: str, filters: Filters, gen: int) -> str:
+    """One widget's rendered partial, once per generation and epoch. It renders without the
+    request: a partial shows nothing personal (no user, no CSRF token), which is what makes
+    it shareable between viewers."""
+    ctx = cached_context(name, filters, gen)
+    last = dashboard_cache.LOCAL.get(_latest(name, filters))
+    if last and last[0] is ctx:
+        html = last[1]  # the same entry as the last one: the same partial
+    else:
+        html = dashboard_cache.remember(
+            dashboard_cache.key(name, filters, gen) + ":html",
+            lambda: render_to_string(
+                ctx["template"], {"c": ctx, "filters": filters, **page_flags()}
+            ),
+        )
+    dashboard_cache.LOCAL.put(_latest(name, filters), (ctx, html))
+    return html
+
+
 @staff_required
 @require_GET
 def overview(request):
     filters = parse_filters(request.GET)
-    data = overview_widgets(filters)
-    widgets = {name: widget_context(name, filters, data[name]) for name in WIDGETS}
+    gen = generation.current()
+    widgets = {name: cached_html(name, filters, gen) for name in WIDGETS}
     return render(
         request,
         "hosts/overview.html",
         {
             "filters": filters,
-            "options": filter_options(),
+            # Customers and sites bump the generation when edited: cached like the widgets.
+            "options": dashboard_cache.remember(
+                dashboard_cache.key("filter-options", Filters(), gen), filter_options
+            ),
             "widgets": widgets,
             "wall": request.GET.get("wall") == "1",
             "qs": filters.querystring(),
@@ -100,15 +144,16 @@ def overview(request):
 @staff_required
 @require_GET
 def widget(request, name: str):
-    """One overview widget alone. 204 when the client already shows this version, so an
-    unchanged widget costs its queries but no rendering and no swap."""
+    """One overview widget alone. 204 when the client already shows this version: then the
+    answer costs the generation's query and a cache look-up, no building, no rendering."""
     if not is_partial(request):
         return redirect(reverse("hosts:overview") + "?" + request.GET.urlencode())
     filters = parse_filters(request.GET)
-    ctx = widget_context(name, filters, known=request.headers.get(VERSION_HEADER))
-    if ctx["w"].get("unchanged") or unchanged(request, ctx["w"]["version"]):
+    gen = generation.current()
+    ctx = cached_context(name, filters, gen)
+    if unchanged(request, ctx["w"]["version"]):
         return HttpResponse(status=204)
-    response = render(request, ctx["template"], {"c": ctx, "filters": filters, **page_flags()})
+    response = HttpResponse(cached_html(name, filters, gen))
     response[VERSION_HEADER] = ctx["w"]["version"]
     return response
 
@@ -159,9 +204,11 @@ def _live_or_page(request, w, url, every, partial_template, page_template, page_
 @require_GET
 def cluster(request, cluster_id: int):
     obj = get_object_or_404(Cluster.objects.select_related("customer"), pk=cluster_id)
+    # The pair's live card reads what the cluster widgets read: cached the same way.
+    key = dashboard_cache.key(f"cluster-health-{obj.pk}", Filters(), generation.current())
     return _live_or_page(
         request,
-        detail.cluster_health(obj),
+        dashboard_cache.remember(key, lambda: detail.cluster_health(obj)),
         reverse("hosts:cluster-health", args=[obj.pk]),
         10,
         "hosts/partials/cluster_health.html",

@@ -37,6 +37,18 @@ def _verified_personas(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_dashboard_cache():
+    # Each test's database starts again from generation 0: entries cached under it by an
+    # earlier test would describe that test's fleet.
+    from django.core.cache import cache
+
+    from hosts.dashboard import cache as dashboard_cache
+
+    cache.clear()
+    dashboard_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

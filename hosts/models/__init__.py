@@ -5,6 +5,7 @@ from hosts.models.backups import BackupJob, BackupRun
 from hosts.models.carp import CarpVhid
 from hosts.models.events import MetricSample, PollRun, StatusEvent
 from hosts.models.findings import Finding, Severity
+from hosts.models.generation import DashboardGeneration
 from hosts.models.gmirror import Mirror, MirrorComponent
 from hosts.models.haproxy import HaproxyBackend, HaproxyServer
 from hosts.models.inventory import Cluster, ClusterMember, Host, Site, SSHCredential
@@ -18,6 +19,7 @@ __all__ = [
     "CarpVhid",
     "Cluster",
     "ClusterMember",
+    "DashboardGeneration",
     "Finding",
     "HaproxyBackend",
     "HaproxyServer",

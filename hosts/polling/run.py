@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hosts.choices import Reachability
+from hosts.dashboard.generation import bump as bump_dashboard
 from hosts.health.store import evaluate_and_store, pf_states_need_judging
 from hosts.models import ClusterMember, Host, HostFacts, PollRun, StatusEvent
 from hosts.polling.fingerprints import COUNTER_KINDS, poll_digest, section_fingerprint
@@ -225,7 +226,7 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
             facts = HostFacts(host=locked)
         before = _facts_snapshot(facts)
         ctx = PollContext(host=locked, facts=facts, now=timezone.now())
-        old_reachability = locked.reachability
+        old_reachability, old_reason = locked.reachability, locked.reachability_reason
         if error is None:
             store_poll(ctx, sections, jobs, fingerprints)
             if problems:
@@ -294,12 +295,20 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
                 "next_poll_at",
             ]
         )
-        finding_count = None
+        finding_count, scopes = None, []
         if judge:
             scopes, finding_count, due_at = evaluate_and_store(locked, now=ctx.now)
             HostFacts.objects.filter(pk=facts.pk).update(evaluated_at=ctx.now, judge_due_at=due_at)
             if scopes:  # only a changed judgement concerns the alerts
                 transaction.on_commit(lambda: findings_updated.send(sender=Host, scopes=scopes))
+        # Last in the transaction, so the dashboard's generation commits with what it announces
+        # (hosts/dashboard/generation.py); a counter sample alone is not news to it.
+        if (
+            ctx.dirty
+            or scopes
+            or (old_reachability, old_reason) != (locked.reachability, locked.reachability_reason)
+        ):
+            bump_dashboard()
     observe_poll(duration_ms / 1000, stored_at=ctx.now, next_due_at=host.next_poll_at if claim else None, interval_s=host.poll_interval, ssh_error_kind=error.kind if error else None)  # fmt: skip  # noqa: E501
     return PollOutcome(
         host=host.name,
