@@ -5,6 +5,7 @@ import os
 
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger, worker_init
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nyiops.settings")
@@ -13,7 +14,16 @@ app = Celery("nyiops")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 QUEUES = ("poll", "operations", "notify")
-app.conf.task_queues = tuple(Queue(name) for name in QUEUES)
+
+
+def poll_shard_queue(number: int) -> str:
+    """The queue of one poll shard (host affinity, hosts.polling.shards): consumed by the
+    one worker process holding that shard, chosen at its start, never named with -Q."""
+    return f"poll-shard-{number}"
+
+
+POLL_SHARD_QUEUES = tuple(poll_shard_queue(n) for n in range(settings.NYIOPS_POLL_SHARDS))
+app.conf.task_queues = tuple(Queue(name) for name in QUEUES + POLL_SHARD_QUEUES)
 # Every task is routed by name; tests/test_conventions.py fails when a task has no route.
 app.conf.task_routes = {
     "hosts.tasks.*": {"queue": "poll"},

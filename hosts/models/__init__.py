@@ -10,6 +10,7 @@ from hosts.models.haproxy import HaproxyBackend, HaproxyServer
 from hosts.models.inventory import Cluster, ClusterMember, Host, Site, SSHCredential
 from hosts.models.jails import Jail
 from hosts.models.observed import HostFacts
+from hosts.models.shards import PollShard
 from hosts.models.zpool import ZPool, ZPoolDevice
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Mirror",
     "MirrorComponent",
     "PollRun",
+    "PollShard",
     "SSHCredential",
     "Severity",
     "Site",
