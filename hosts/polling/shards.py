@@ -88,9 +88,10 @@ def claim_shard(owner: str, now=None) -> tuple[int, str] | None:
         [PollShard(number=n) for n in range(settings.NYIOPS_POLL_SHARDS)], ignore_conflicts=True
     )
     free = Q(held_until__isnull=True) | Q(held_until__lte=now)
-    for number in PollShard.objects.filter(free).values_list("number", flat=True):
-        if number >= settings.NYIOPS_POLL_SHARDS:
-            continue
+    shards = min(settings.NYIOPS_POLL_SHARDS, len(POLL_SHARD_QUEUES))  # a declared queue each
+    for number in PollShard.objects.filter(free, number__lt=shards).values_list(
+        "number", flat=True
+    ):
         token = str(uuid.uuid4())
         # The free condition again: another worker may have taken it since the SELECT.
         if PollShard.objects.filter(free, number=number).update(
