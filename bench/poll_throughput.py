@@ -30,6 +30,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import percentile
 
+# Importing nyiops reads the settings (its Celery app): choose this bench's own var/ first,
+# so this process (which imports the inventory, encrypting its key with var/'s secret) and
+# the workers it starts share one secret key.
+os.environ["NYIOPS_VAR_DIR"] = os.environ.get("NYIOPS_VAR_DIR") or str(
+    Path(__file__).resolve().parents[1] / "var" / "bench" / "var"
+)
 from nyiops.processes import spawn, start_fleetsim, stop, worker_argv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,7 +256,6 @@ def main() -> None:
     os.environ.update(
         DATABASE_URL=db_url,
         REDIS_URL=redis_url,
-        NYIOPS_VAR_DIR=str(BENCH_DIR / "var"),
         DJANGO_SETTINGS_MODULE="nyiops.settings",
     )
     sys.path.insert(0, str(REPO))
