@@ -1,10 +1,13 @@
 """The Celery app. Configuration lives in settings (CELERY_* keys); routing lives here, next
 to the queues, so a task's queue is visible where the worker's queues are declared."""
 
+import gc
+import logging
 import os
+import time
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, worker_init
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_init, worker_ready
 from django.conf import settings
 from kombu import Queue
 
@@ -96,3 +99,35 @@ def _worker_statement_limits(**kwargs):
     from django.db.backends.signals import connection_created
 
     connection_created.connect(limit_worker_statements, dispatch_uid="nyiops-worker-limits")
+
+
+_GC_PAUSE_LOGGED = 0.1  # seconds: a pause this long holds back every thread of the worker
+_gc_started: dict[int, float] = {}
+
+
+def _time_collection(phase: str, info: dict) -> None:
+    generation = info["generation"]
+    if phase == "start":
+        _gc_started[generation] = time.perf_counter()
+        return
+    took = time.perf_counter() - _gc_started.pop(generation, time.perf_counter())
+    if took >= _GC_PAUSE_LOGGED:
+        logging.getLogger("nyiops.gc").warning(
+            "gc of generation %d took %.0f ms (%d collected)",
+            generation,
+            took * 1000,
+            info["collected"],
+        )
+
+
+@worker_ready.connect
+def _freeze_startup_objects(**kwargs):
+    """A full collection walks every tracked object while holding the GIL, so every thread of
+    the worker (the poll threads, the watcher, the consumer) waits for it. The objects made
+    at start-up (Django, the apps, Celery) live as long as the process: move them out of the
+    collector's sight once (gc.freeze), so a full collection walks only what polls made.
+    Collections still taking 0.1 s or more are logged, to tell a GC pause from other stalls."""
+    gc.collect()
+    gc.freeze()
+    if _time_collection not in gc.callbacks:
+        gc.callbacks.append(_time_collection)

@@ -549,9 +549,19 @@ def _urgent_executor() -> ThreadPoolExecutor:
         return _URGENT
 
 
+# A watcher that wakes this much later than it asked was held back (no CPU for the
+# process, the GIL held, a GC pause): logged, because it delays a failover's page as long.
+WATCH_LATE_LOGGED_S = 1.0
+
+
 def _watch_loop() -> None:
     while True:
-        time.sleep(settings.NYIOPS_WATCH_DROPPED_EVERY)
+        every = settings.NYIOPS_WATCH_DROPPED_EVERY
+        asleep = time.monotonic()
+        time.sleep(every)
+        late = time.monotonic() - asleep - every
+        if late >= WATCH_LATE_LOGGED_S:
+            log.warning("poll worker stalled: the connection watcher woke %.1f s late", late)
         try:
             close_old_connections()
             poll_dropped_hosts()
