@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from celery.signals import celeryd_after_setup, worker_shutdown
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -220,7 +220,13 @@ def join_a_shard(sender=None, instance=None, **kwargs):
         return  # an operations or notify worker: no polls
     queues.select([name for name in selected if name not in set(shard_queues())])
     keeper = ShardKeeper(str(sender))
-    number = keeper.join()
+    try:
+        number = keeper.join()
+    except DatabaseError:
+        # The database is down (or not migrated yet) as the worker starts: it polls from
+        # the shared queue, as a worker without affinity does, rather than not start.
+        log.exception("%s: no poll shard taken; polling the shared queue only", sender)
+        return
     if number is not None:
         queues.select_add(queue_name(number))
         _KEEPER = keeper
