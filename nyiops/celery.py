@@ -1,9 +1,12 @@
 """The Celery app. Configuration lives in settings (CELERY_* keys); routing lives here, next
 to the queues, so a task's queue is visible where the worker's queues are declared."""
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 import os
+import threading
 import time
 
 from celery import Celery
@@ -135,3 +138,38 @@ def _freeze_startup_objects(**kwargs):
     gc.freeze()
     if _time_collection not in gc.callbacks:
         gc.callbacks.append(_time_collection)
+
+
+# glibc gives each thread that allocates its own malloc arena (up to 8 per core). A poll
+# worker has a paramiko reader thread per connection: measured on a worker holding 500
+# connections, 16 arenas held ~64 MB of its ~200 MB RSS, mostly freed-but-kept memory.
+# Two arenas (as MALLOC_ARENA_MAX=2 would) and a trim of free memory once a minute.
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
+WORKER_MALLOC_ARENAS = 2
+MALLOC_TRIM_EVERY_S = 60.0
+
+
+def _glibc():
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+def _trim_loop(libc) -> None:
+    while True:
+        time.sleep(MALLOC_TRIM_EVERY_S)
+        libc.malloc_trim(0)  # ctypes releases the GIL for the call
+
+
+@worker_init.connect
+def _bound_malloc_arenas(**kwargs):
+    """Before the pool's threads exist: cap the arenas they will get, and trim free memory
+    back to the system once a minute (not glibc: nothing to do)."""
+    libc = _glibc()
+    if libc is None:
+        return
+    libc.mallopt(M_ARENA_MAX, WORKER_MALLOC_ARENAS)
+    threading.Thread(target=_trim_loop, args=(libc,), name="malloc-trim", daemon=True).start()
