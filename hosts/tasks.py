@@ -196,6 +196,13 @@ def record_lost_polls(now=None) -> int:
     return lost
 
 
+# Stale scopes are handed to the listeners this many at a time. A fleet whose polls lag
+# (an overloaded machine) can turn hundreds stale at once, and one sync of them all held
+# its transaction for 6.6 s at 1,000 hosts: an urgent poll's new alert that the sync
+# touched got its page sent only at that commit (BENCHMARKS.md, failover at 1,000 hosts).
+STALE_SCOPES_PER_SIGNAL = 50
+
+
 @nyiops_task(queue="poll", soft_time_limit=50, time_limit=60, retry=None)
 def sweep_poll_health() -> str:
     """Judge staleness and record polls lost with their worker."""
@@ -203,8 +210,8 @@ def sweep_poll_health() -> str:
     lost = record_lost_polls(now)
     with transaction.atomic():
         scopes = evaluate_stale_polls(now=now)
-    if scopes:
-        findings_updated.send(sender=Host, scopes=scopes)
+    for i in range(0, len(scopes), STALE_SCOPES_PER_SIGNAL):
+        findings_updated.send(sender=Host, scopes=scopes[i : i + STALE_SCOPES_PER_SIGNAL])
     return f"{lost} lost poll runs; {len(scopes)} stale scopes changed"
 
 
