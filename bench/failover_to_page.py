@@ -272,7 +272,7 @@ def follow_ack_link(worker_log: Path) -> str:
     text = "".join(
         log.read_text(errors="replace") for log in sorted(worker_log.parent.glob("worker*.log"))
     )
-    links = re.findall(r"Acknowledge \(one click, valid 24 h\): (\S+)", text)
+    links = re.findall(r"Acknowledge \(one click, valid 24 h(?:, once)?\): (\S+)", text)
     if not links:
         return "no page with an ack link in the worker log"
     path = "/" + links[-1].split("/", 3)[3]
