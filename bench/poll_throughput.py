@@ -95,6 +95,18 @@ def start_worker(env: dict, concurrency: int, log: Path) -> subprocess.Popen:
     return proc
 
 
+def wait_for_shards(workers: int) -> None:
+    """Every worker holds its poll shard (host affinity) before the first sweep: a ping
+    answers as soon as one worker is up, and hosts are hashed over the live shards only."""
+    from hosts.polling.shards import live_shards
+
+    deadline = time.monotonic() + 120
+    while len(live_shards()) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only shards {live_shards()} live of {workers} workers")
+        time.sleep(0.5)
+
+
 def sweep(n_hosts: int, worker_pids: list[int], fleet_pid: int) -> dict:
     from django.utils import timezone
 
@@ -285,6 +297,7 @@ def main() -> None:
                 start_worker(dict(os.environ), args.concurrency, workdir / f"worker{i}.log")
                 for i in range(args.workers)
             ]
+            wait_for_shards(args.workers)
             pids = [w.pid for w in workers]
             sweeps = [sweep(n, pids, fleet.pid) for _ in range(args.sweeps)]
             entry = {
