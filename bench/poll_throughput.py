@@ -30,6 +30,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import percentile
 
+# Importing nyiops reads the settings (its Celery app): choose this bench's own var/ first,
+# so this process (which imports the inventory, encrypting its key with var/'s secret) and
+# the workers it starts share one secret key.
+os.environ["NYIOPS_VAR_DIR"] = os.environ.get("NYIOPS_VAR_DIR") or str(
+    Path(__file__).resolve().parents[1] / "var" / "bench" / "var"
+)
 from nyiops.processes import spawn, start_fleetsim, stop, worker_argv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,6 +93,18 @@ def start_worker(env: dict, concurrency: int, log: Path) -> subprocess.Popen:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"worker did not start; see {log}")
     return proc
+
+
+def wait_for_shards(workers: int) -> None:
+    """Every worker holds its poll shard (host affinity) before the first sweep: a ping
+    answers as soon as one worker is up, and hosts are hashed over the live shards only."""
+    from hosts.polling.shards import live_shards
+
+    deadline = time.monotonic() + 120
+    while len(live_shards()) < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only shards {live_shards()} live of {workers} workers")
+        time.sleep(0.5)
 
 
 def sweep(n_hosts: int, worker_pids: list[int], fleet_pid: int) -> dict:
@@ -250,7 +268,6 @@ def main() -> None:
     os.environ.update(
         DATABASE_URL=db_url,
         REDIS_URL=redis_url,
-        NYIOPS_VAR_DIR=str(BENCH_DIR / "var"),
         DJANGO_SETTINGS_MODULE="nyiops.settings",
     )
     sys.path.insert(0, str(REPO))
@@ -280,6 +297,7 @@ def main() -> None:
                 start_worker(dict(os.environ), args.concurrency, workdir / f"worker{i}.log")
                 for i in range(args.workers)
             ]
+            wait_for_shards(args.workers)
             pids = [w.pid for w in workers]
             sweeps = [sweep(n, pids, fleet.pid) for _ in range(args.sweeps)]
             entry = {

@@ -22,6 +22,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from hosts.health.store import evaluate_stale_polls
 from hosts.models import Host, MetricSample, PollRun
+from hosts.polling import shards
 from hosts.polling.run import (
     POLL_HARD_LIMIT_SECONDS,
     POLL_SOFT_LIMIT_SECONDS,
@@ -82,25 +83,39 @@ def release_unpublished(claims: list[tuple[int, str]]) -> int:
     return released
 
 
+def poll_batches(claimed: list[tuple[int, str]]) -> list[tuple[str, list[tuple[int, str]]]]:
+    """(queue, batch) pairs: each host goes to its shard's queue among the live shards
+    (host affinity, hosts.polling.shards; the shared `poll` queue when none is live), in
+    batches of NYIOPS_POLL_BATCH per queue."""
+    size = max(1, settings.NYIOPS_POLL_BATCH)
+    return [
+        (queue, hosts[i : i + size])
+        for queue, hosts in shards.route(claimed, shards.live_shards()).items()
+        for i in range(0, len(hosts), size)
+    ]
+
+
 def send_polls(claimed: list[tuple[int, str]], *, spread: float) -> int:
-    """Send the claimed polls in batches of NYIOPS_POLL_BATCH, over one broker connection.
+    """Send the claimed polls in batches (`poll_batches`), over one broker connection.
 
     Batch i starts after a delay spread evenly inside `spread` seconds, so a fleet due
     together is not polled in one burst; `expires` drops polls that a backlog would run
     too late (the next sweep claims them again). Returns the number of tasks sent. When the
     broker refuses (its publish retry policy already gave up, fast), the claims of this
     batch and every later one are released and the broker error is raised."""
-    size = max(1, settings.NYIOPS_POLL_BATCH)
-    batches = [claimed[i : i + size] for i in range(0, len(claimed), size)]
+    batches = poll_batches(claimed)
     sent = 0
     try:
         with poll_hosts.app.producer_or_acquire() as producer:
-            for i, batch in enumerate(batches):
+            for i, (queue, batch) in enumerate(batches):
                 countdown = spread * i / len(batches) if spread > 0 else 0
-                poll_hosts.apply_async((batch,), countdown=countdown, expires=60, producer=producer)
+                poll_hosts.apply_async(
+                    (batch,), queue=queue, countdown=countdown, expires=60, producer=producer
+                )
                 sent += 1
     except BROKER_ERRORS as exc:
-        raise UnsentPolls(exc, sent * size, release_unpublished(claimed[sent * size :])) from exc
+        unsent = [claim for _, batch in batches[sent:] for claim in batch]
+        raise UnsentPolls(exc, len(claimed) - len(unsent), release_unpublished(unsent)) from exc
     return len(batches)
 
 
@@ -114,6 +129,9 @@ class UnsentPolls(Exception):
 
 @nyiops_task(queue="poll", soft_time_limit=20, time_limit=30, retry=None)
 def dispatch_due_polls() -> str:
+    # A shard gone with its worker first: its claimed hosts become due again, so this very
+    # dispatch sends them to a live shard.
+    shards.reap_dead_shards()
     claimed = claim_due_hosts()
     try:
         tasks = send_polls(claimed, spread=max(0.0, settings.NYIOPS_DISPATCH_INTERVAL))
@@ -178,6 +196,13 @@ def record_lost_polls(now=None) -> int:
     return lost
 
 
+# Stale scopes are handed to the listeners this many at a time. A fleet whose polls lag
+# (an overloaded machine) can turn hundreds stale at once, and one sync of them all held
+# its transaction for 6.6 s at 1,000 hosts: an urgent poll's new alert that the sync
+# touched got its page sent only at that commit (BENCHMARKS.md, failover at 1,000 hosts).
+STALE_SCOPES_PER_SIGNAL = 50
+
+
 @nyiops_task(queue="poll", soft_time_limit=50, time_limit=60, retry=None)
 def sweep_poll_health() -> str:
     """Judge staleness and record polls lost with their worker."""
@@ -185,8 +210,8 @@ def sweep_poll_health() -> str:
     lost = record_lost_polls(now)
     with transaction.atomic():
         scopes = evaluate_stale_polls(now=now)
-    if scopes:
-        findings_updated.send(sender=Host, scopes=scopes)
+    for i in range(0, len(scopes), STALE_SCOPES_PER_SIGNAL):
+        findings_updated.send(sender=Host, scopes=scopes[i : i + STALE_SCOPES_PER_SIGNAL])
     return f"{lost} lost poll runs; {len(scopes)} stale scopes changed"
 
 

@@ -403,6 +403,12 @@ NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=90)
 # by side (docs/polling.md: one Celery task per host cost more than an unchanged poll).
 NYIOPS_POLL_BATCH = env.int("NYIOPS_POLL_BATCH", default=20)
 NYIOPS_POLL_THREADS = env.int("NYIOPS_POLL_THREADS", default=16)
+# Host affinity (hosts.polling.shards): each poll worker process holds one of this many
+# shards (a lease renewed every third of its length) and polls the hosts hashed to it, so a
+# host's persistent connection lives in one process. More poll processes than shards: the
+# extra ones poll only what the shared queue brings (dispatches, sweeps, unrouted batches).
+NYIOPS_POLL_SHARDS = env.int("NYIOPS_POLL_SHARDS", default=8)
+NYIOPS_POLL_SHARD_LEASE_SECONDS = env.int("NYIOPS_POLL_SHARD_LEASE_SECONDS", default=15)
 # How often a worker looks for cluster members that dropped their persistent connection
 # (hosts.polling.run.watch_connection): such a host is polled at the next dispatch.
 NYIOPS_WATCH_DROPPED_EVERY = env.float("NYIOPS_WATCH_DROPPED_EVERY", default=0.5)

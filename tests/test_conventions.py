@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from nyiops.celery import QUEUES
+from nyiops.celery import POLL_SHARD_QUEUES, QUEUES
 from nyiops.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def test_celery_runs_with_the_reliability_settings():
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
     assert conf.task_ignore_result is True
-    assert {q.name for q in conf.task_queues} == set(QUEUES)
+    assert {q.name for q in conf.task_queues} == set(QUEUES) | set(POLL_SHARD_QUEUES)
 
 
 def test_project_has_tasks_and_every_task_declares_queue_limits_and_retries():

@@ -11,6 +11,7 @@ from hosts.models.haproxy import HaproxyBackend, HaproxyServer
 from hosts.models.inventory import Cluster, ClusterMember, Host, Site, SSHCredential
 from hosts.models.jails import Jail
 from hosts.models.observed import HostFacts
+from hosts.models.shards import PollShard
 from hosts.models.zpool import ZPool, ZPoolDevice
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Mirror",
     "MirrorComponent",
     "PollRun",
+    "PollShard",
     "SSHCredential",
     "Severity",
     "Site",
