@@ -17,8 +17,8 @@ time from when it was due (the `next_poll_at` it was claimed at) to when it was 
 seconds) and the jitter it spreads batches over (the same interval). Also sampled: the
 poll queue's length in Redis, every second.
 
-Thresholds (exit status 1 when one is missed): lag p95 of the healthy hosts <= 2 s; the
-healthy hosts' p95 with the faults injected at most 20 % above the p95 before them; the
+Thresholds (exit status 1 when one is missed): lag p95 of the healthy hosts <= 2 s, before
+and with the faults injected (issue 12); with the faults at most 20 % above before; the
 queue does not grow (the last minute's median length at most the first minute's + 5).
 """
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -37,16 +38,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import percentile
 
-# Importing nyiops reads the settings (its Celery app): choose this bench's own var/ first,
-# so this process and the processes it starts share one database.
-os.environ["NYIOPS_VAR_DIR"] = str(
-    Path(__file__).resolve().parents[1] / "var" / "bench" / "poll_lag" / "var"
-)
-from nyiops.processes import spawn, start_fleetsim
-
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "var" / "bench" / "poll_lag"
 sys.path.insert(0, str(REPO))
+# Importing nyiops reads the settings (its Celery app), which write the development secrets
+# (SECRET_KEY, NYIOPS_SECRET_KEYS) into var/ when missing. So the bench's own var/ is emptied
+# and chosen first: emptied later, the children would make new keys and could not decrypt
+# the credential this process imported with the old ones (every poll failed that way).
+# The same goes for the database and the broker: the settings read them at that import.
+if __name__ == "__main__":
+    shutil.rmtree(BENCH, ignore_errors=True)
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nyiops_bench_lag")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
+os.environ["NYIOPS_VAR_DIR"] = str(BENCH / "var")
+from nyiops.processes import spawn, start_fleetsim  # noqa: E402
 
 
 def start_fleet(state: Path, extra: int, env: dict) -> subprocess.Popen:
@@ -113,10 +118,8 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=REPO / "var" / "bench" / "poll_lag.json")
     args = parser.parse_args()
-    subprocess.run(["rm", "-rf", str(BENCH)], check=True)
-    BENCH.mkdir(parents=True)
-    db_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nyiops_bench_lag")
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/5")
+    BENCH.mkdir(parents=True, exist_ok=True)
+    db_url, redis_url = os.environ["DATABASE_URL"], os.environ["REDIS_URL"]
     env = dict(
         os.environ,
         DATABASE_URL=db_url,
@@ -222,6 +225,8 @@ def main() -> None:
     )
     checks = {
         "lag p95 <= 2 s (healthy)": report["lag_s"]["healthy_p95"] <= 2.0,
+        # Issue 12's target 6: the others' lag with the faulty hosts in the fleet.
+        "lag p95 <= 2 s (with faults)": report["lag_s"]["with_faults_p95"] <= 2.0,
         "faults raise others' p95 by <= 20 %": report["lag_s"]["with_faults_p95"]
         <= 1.2 * report["lag_s"]["healthy_p95"],
         "no backlog growth": (report["queue_median_last"] or 0)
