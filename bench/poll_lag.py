@@ -99,7 +99,7 @@ def sample(seconds: float, lags: list, faulty: set[int], phase: str, queue: list
                 claimed_due[pk] = due[pk]
             due[pk], stored[pk] = nxt, last
         if time.monotonic() >= next_queue:
-            queue.append((phase, r.llen("poll")))
+            queue.append((phase, r.llen("poll"), os.getloadavg()[0]))
             next_queue = time.monotonic() + 1.0
         time.sleep(0.25)
 
@@ -208,8 +208,11 @@ def main() -> None:
     def p50(phase: str) -> float:
         return percentile([lag for ph, _, lag, f in lags if ph == phase and not f], 50)
 
-    first = [n for ph, n in queue[: max(1, len(queue) // 6)]]
-    last = [n for ph, n in queue[-max(1, len(queue) // 6) :]]
+    first = [n for ph, n, _load in queue[: max(1, len(queue) // 6)]]
+    last = [n for ph, n, _load in queue[-max(1, len(queue) // 6) :]]
+    # The machine is shared: each phase's 1-minute load average (min / median / max), so a
+    # phase that ran on a busier machine is seen as such.
+    loads = {ph: [load for p, _n, load in queue if p == ph] for ph in ("healthy", "faults")}
     report.update(
         hosts=args.hosts,
         polls={ph: sum(1 for p, *_ in lags if p == ph) for ph in ("healthy", "faults")},
@@ -218,6 +221,11 @@ def main() -> None:
             "healthy_p95": p95("healthy"),
             "with_faults_p50": p50("faults"),
             "with_faults_p95": p95("faults"),
+        },
+        loadavg_1min={
+            ph: [round(min(v), 1), round(statistics.median(v), 1), round(max(v), 1)]
+            for ph, v in loads.items()
+            if v
         },
         queue_median_first=statistics.median(first) if first else None,
         queue_median_last=statistics.median(last) if last else None,
