@@ -1,17 +1,20 @@
 """Poll lag under steady polling, with a tarpit host and a hung command (RELIABILITY F2).
 
     .venv/bin/python bench/poll_lag.py [--hosts 200] [--interval 15] [--minutes 3]
-        [--workers 2] [--dispatch-interval 1] [--out var/bench/poll_lag.json]
+        [--workers 2] [--dispatch-interval 1] [--interleave SECONDS]
+        [--out var/bench/poll_lag.json]
 
 Starts, on 127.0.0.1 under var/bench/poll_lag/: fleetsim (the demo fleet plus generated
 hosts up to --hosts), a fresh PostgreSQL database (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/nyiops_bench_lag) with the fleet imported and every
 host's interval set to --interval, Redis (REDIS_URL, default redis://127.0.0.1:6379/5),
---workers Celery workers and celery beat, as deployed. After one interval of warm-up it
-injects two faults: a tarpit (`slow 3600` on a host before the workers connect to it
-again: connections hang at authentication) and a hung command (`slow 3600` on a host whose
-connection is already open: its next exec never answers). Then for --minutes it samples
-every host's `next_poll_at` and `last_poll_at` four times a second: a poll's lag is the
+--workers Celery workers and celery beat, as deployed. After two intervals of warm-up it
+samples for --minutes, the first half healthy, the second with two faults injected: a
+tarpit (`slow 3600` on a host before the workers connect to it again: connections hang
+before the banner) and a hung command (`slow 3600` on a host whose connection is already
+open: its next exec never answers). With --interleave S the healthy and faulty phases
+alternate every S seconds instead (the first interval after a switch is not counted).
+It samples every host's `next_poll_at` and `last_poll_at` four times a second: a poll's lag is the
 time from when it was due (the `next_poll_at` it was claimed at) to when it was stored
 (`last_poll_at`), so it includes waiting for the dispatcher (every --dispatch-interval
 seconds) and the jitter it spreads batches over (the same interval). Also sampled: the
@@ -116,6 +119,12 @@ def main() -> None:
     parser.add_argument(
         "--dispatch-interval", type=float, default=1.0, help="NYIOPS_DISPATCH_INTERVAL (s)"
     )
+    parser.add_argument(
+        "--interleave",
+        type=float,
+        default=0,
+        help="alternate healthy and faulty phases every this many seconds (0: two halves)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "var" / "bench" / "poll_lag.json")
     args = parser.parse_args()
     BENCH.mkdir(parents=True, exist_ok=True)
@@ -182,15 +191,41 @@ def main() -> None:
         queue: list = []
         # Warm-up: connections opened, first judgements made.
         sample(args.interval * 2, [], faulty, "warmup", [], r)
+
         # The tarpit: its connection is dropped (down, then up) so the workers reconnect
         # into the stall; the hung command: the connection stays, its next exec hangs.
-        half = args.minutes * 60 / 2
-        sample(half, lags, faulty, "healthy", queue, r)
-        ctl(env, state, "fault", tarpit, "down")
-        ctl(env, state, "heal", tarpit, "down")
-        ctl(env, state, "fault", tarpit, "slow", "3600")
-        ctl(env, state, "fault", hung, "slow", "3600")
-        sample(half, lags, faulty, "faults", queue, r)
+        def inject() -> None:
+            ctl(env, state, "fault", tarpit, "down")
+            ctl(env, state, "heal", tarpit, "down")
+            ctl(env, state, "fault", tarpit, "slow", "3600")
+            ctl(env, state, "fault", hung, "slow", "3600")
+
+        def heal() -> None:
+            ctl(env, state, "heal", tarpit, "slow")
+            ctl(env, state, "heal", hung, "slow")
+
+        total = args.minutes * 60
+        if args.interleave <= 0:
+            sample(total / 2, lags, faulty, "healthy", queue, r)
+            inject()
+            sample(total / 2, lags, faulty, "faults", queue, r)
+        else:
+            # Phases alternate every --interleave seconds, so a machine whose load drifts
+            # during the run weighs on both alike. The first interval after a switch
+            # belongs to neither: polls claimed before it ran under the other phase.
+            end = time.monotonic() + total
+            faults_on = False
+            while time.monotonic() < end:
+                faults_on = not faults_on
+                if faults_on:
+                    inject()
+                else:
+                    heal()
+                phase = "faults" if faults_on else "healthy"
+                sample(min(args.interval, end - time.monotonic()), [], faulty, "switch", [], r)
+                left = min(args.interleave - args.interval, end - time.monotonic())
+                if left > 0:
+                    sample(left, lags, faulty, phase, queue, r)
         report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         for proc in reversed(procs):
