@@ -479,6 +479,10 @@ def _watch_loop() -> None:
         time.sleep(settings.NYIOPS_WATCH_DROPPED_EVERY)
         try:
             close_old_connections()
-            poll_dropped_hosts()
+            if poll_dropped_hosts():
+                # Only a dropped host makes this thread touch the database, and that is rare:
+                # close the connection now instead of holding it idle until the next look
+                # (it would keep a test database, dropped meanwhile, in use).
+                connections.close_all()
         except Exception:  # a database outage must not end the watch
             log.exception("watching dropped connections failed")
