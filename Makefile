@@ -18,12 +18,17 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python demo/run.py
 
+# pytest-xdist workers: one per core of the 2-core CI machine. Each has its own test database
+# (pytest-django) and Redis database (tests/conftest.py). worksteal, because a few outage
+# tests take tens of seconds and most take milliseconds. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	# Persistent DB connections would outlive the live-server threads of the browser tests.
-	DB_CONN_MAX_AGE=0 $(BIN)/pytest $(PYTEST_ARGS)
+	DB_CONN_MAX_AGE=0 $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,9 +6,18 @@ Personas (Healthchecks style): `noc_user` runs the fleet, `oncall_user` handles 
 Staff must verify a second factor before any page (D7). `client.force_login(user)` here logs
 in the way a person does after the verify page: a user the 2FA policy covers gets a known
 authenticator and a verified session. Tests of the requirement itself use
-`unverified_login(client, user)`, which logs in with the password step only."""
+`unverified_login(client, user)`, which logs in with the password step only.
+
+Under pytest-xdist (`make test` runs two workers) each worker has its own test database
+(pytest-django) and, set up here, its own Redis database: the worker tests start real Celery
+workers that consume the broker's queues, and one xdist worker's Celery worker must never take
+the other's tasks (their rows live in the other test database)."""
+
+import os
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client
 
@@ -18,6 +27,32 @@ from tests.factories import CustomerFactory, MembershipFactory, UserFactory
 from tests.otp import verify_session
 
 _password_step_only = Client.force_login
+
+
+def per_worker_redis_url(url: str, worker: str) -> str:
+    """`redis://host:port/N` for xdist worker `gwK` -> `redis://host:port/N+K` (the bare
+    URL is database 0). With REDIS_URL=.../0, CI's two workers use databases 0 and 1."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{base + int(worker.removeprefix('gw'))}"))
+
+
+def _isolate_xdist_worker() -> None:
+    # Django's settings are loaded before any conftest (pytest-django reads them while pytest
+    # loads the initial conftests), so the broker is moved here, before any test has touched
+    # the Celery app's configuration; the processes the tests start inherit it from settings.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not settings.REDIS_URL:
+        return
+    url = per_worker_redis_url(settings.REDIS_URL, worker)
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = url
+    os.environ["REDIS_URL"] = url  # for the processes that copy this environment
+    from nyiops.celery import app
+
+    app.conf.broker_url = url
+
+
+_isolate_xdist_worker()
 
 
 def unverified_login(client, user, backend=None):

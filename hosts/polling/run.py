@@ -575,6 +575,10 @@ def _watch_loop() -> None:
             log.warning("poll worker stalled: the connection watcher woke %.1f s late", late)
         try:
             close_old_connections()
-            poll_dropped_hosts()
+            if poll_dropped_hosts():
+                # Only a dropped host makes this thread touch the database, and that is rare:
+                # close the connection now instead of holding it idle until the next look
+                # (it would keep a test database, dropped meanwhile, in use).
+                connections.close_all()
         except Exception:  # a database outage must not end the watch
             log.exception("watching dropped connections failed")

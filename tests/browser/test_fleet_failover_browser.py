@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 
 from fleetsim.testing import running_fleet
 from hosts.models import Cluster, Host
-from hosts.polling.run import CONNECTIONS, poll_host
+from hosts.polling.run import poll_host
+from tests.integration.conftest import stop_polling
 
 pytestmark = [pytest.mark.browser, pytest.mark.sim, pytest.mark.django_db(transaction=True)]
 DEMO_SPEC = Path(__file__).resolve().parents[2] / "demo" / "fleet.yaml"
@@ -21,8 +22,10 @@ def fleet(tmp_path, settings):
     settings.NYIOPS_SSH_TIMEOUTS = {"connect": 1.0, "banner": 1.0, "auth": 1.0, "command": 3.0}
     with running_fleet(DEMO_SPEC, tmp_path / "fleet", base_port=0) as running:
         call_command("import_inventory", str(running.inventory_path), verbosity=0)
-        yield running
-    CONNECTIONS.close_all()
+        try:
+            yield running
+        finally:
+            stop_polling()  # before the fleet stops (see stop_polling)
 
 
 def poll(*names):

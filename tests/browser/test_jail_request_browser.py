@@ -17,10 +17,11 @@ from playwright.sync_api import expect
 from customers.models import Customer, JailRequest, Membership
 from fleetsim.testing import running_fleet
 from hosts.models import Host
-from hosts.polling.run import CONNECTIONS, poll_host
+from hosts.polling.run import poll_host
 from nyiops.roles import CUSTOMER
 from operations import engine
 from tests.conftest import _user_in
+from tests.integration.conftest import stop_polling
 
 pytestmark = [pytest.mark.browser, pytest.mark.sim, pytest.mark.django_db(transaction=True)]
 DEMO_SPEC = Path(__file__).resolve().parents[2] / "demo" / "fleet.yaml"
@@ -34,8 +35,10 @@ def fleet(tmp_path, settings):
         call_command("import_inventory", str(running.inventory_path), verbosity=0)
         for host in Host.objects.select_related("credential").filter(name__in=["app1", "iweb1"]):
             poll_host(host)
-        yield running
-    CONNECTIONS.close_all()
+        try:
+            yield running
+        finally:
+            stop_polling()  # before the fleet stops (see stop_polling)
 
 
 @pytest.fixture

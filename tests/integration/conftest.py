@@ -22,7 +22,19 @@ def ssh_timeouts(settings):
 def fleet(tmp_path, db, ssh_timeouts):
     with running_fleet(DEMO_SPEC, tmp_path / "fleet", base_port=0) as running:
         call_command("import_inventory", str(running.inventory_path), verbosity=0)
-        yield running
+        try:
+            yield running
+        finally:
+            stop_polling()
+
+
+def stop_polling() -> None:
+    """Close this process's SSH connections and stop its poll threads, before the fleet stops.
+
+    In that order: a fleet that stops first resets every connection, and the connection
+    watcher (hosts.polling.run.watch_connection) takes that for cluster members dropping
+    theirs, claims them and polls them from its own threads, after the test, on a database
+    being flushed (a deadlock with the flush) or dropped (a session left on it)."""
     CONNECTIONS.close_all()
     shutdown_poll_threads()  # their database connections would keep the test DB in use
 

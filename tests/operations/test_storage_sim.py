@@ -10,9 +10,8 @@ from django.db import connection
 
 from fleetsim.testing import running_fleet
 from hosts.models import BackupRun, Mirror, ZPool
-from hosts.polling.run import CONNECTIONS
 from operations import engine, services
-from tests.integration.conftest import DEMO_SPEC, poll, poll_all
+from tests.integration.conftest import DEMO_SPEC, poll, poll_all, stop_polling
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
 
@@ -101,8 +100,10 @@ def ufs_fleet(tmp_path, db, ssh_timeouts, fast_ops):
     with running_fleet(path, tmp_path / "fleet", base_port=0) as running:
         call_command("import_inventory", str(running.inventory_path), verbosity=0)
         poll_all()
-        yield running
-    CONNECTIONS.close_all()
+        try:
+            yield running
+        finally:
+            stop_polling()  # before the fleet stops (see stop_polling)
 
 
 def test_clone_takes_a_disk_out_waits_for_the_person_then_makes_the_mirror_whole(
