@@ -6,7 +6,7 @@ person acted, and enqueues tasks only on commit (through alerts.dispatch)."""
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -150,6 +150,23 @@ def _auto_resolve(alert: Alert, now, result: SyncResult) -> None:
         result.resolved.append(alert.pk)
 
 
+# pg_advisory_xact_lock key: "nyiops alerts topology" (any constant; one per purpose).
+TOPOLOGY_LOCK = 0x6E79_616C_6572_7401
+
+
+def _serialize_topology_changes() -> None:
+    """Hold the alerts' topology lock until this transaction ends (PostgreSQL).
+
+    A sync updates the alerts of its scopes, then regroups every open alert related to them
+    by host or cluster: two syncs of a pair's members (both polled in a failover) touch the
+    same rows in different orders and deadlock, and the loser's alerts wait for the 30 s
+    sweeper. Syncs run only when findings changed and take milliseconds, so they queue
+    instead. SQLite serialises writers already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TOPOLOGY_LOCK])
+
+
 def sync_alerts(scopes: list[str], *, now=None) -> SyncResult:
     """Make the open alerts of `scopes` match the current findings of those scopes.
 
@@ -164,6 +181,7 @@ def sync_alerts(scopes: list[str], *, now=None) -> SyncResult:
     scopes = sorted(set(scopes))
     result = SyncResult()
     with transaction.atomic():
+        _serialize_topology_changes()
         findings = {
             f.dedup_key: f
             for f in Finding.objects.filter(scope__in=scopes).select_related("host", "cluster")
@@ -209,6 +227,7 @@ def sync_alerts(scopes: list[str], *, now=None) -> SyncResult:
 
 def regroup(host_ids: set[int], cluster_ids: set[int], now, *, opened: set[int] = frozenset()):
     """Apply root-cause grouping around these hosts/clusters; arm what should page."""
+    _serialize_topology_changes()
     alerts, topo = grouping.related_open_alerts(host_ids, cluster_ids)
     parents = grouping.desired_parents(grouping.nodes_of(alerts), topo)
     for alert in alerts:

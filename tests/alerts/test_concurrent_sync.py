@@ -19,7 +19,7 @@ pytestmark = [
     ),
 ]
 
-ROUNDS = 10
+ROUNDS = 20
 
 
 def _member_churn(host, cluster, errors, start):
@@ -30,9 +30,19 @@ def _member_churn(host, cluster, errors, start):
         for n in range(ROUNDS):
             if n % 2:
                 Finding.objects.filter(host=host).delete()
+                Finding.objects.filter(dedup_key=f"master:{host.pk}").delete()
             else:
+                # The member goes down and its peer's takeover is seen: a root and a child
+                # that regrouping links, in whichever order the two workers get there.
                 FindingFactory(host=host, kind="host_unreachable", dedup_key=f"down:{host.pk}")
-            Finding.objects.filter(cluster=cluster).update(severity=("warning", "critical")[n % 2])
+                FindingFactory(
+                    cluster=cluster,
+                    kind="preferred_master_is_backup",
+                    dedup_key=f"master:{host.pk}",
+                )
+            Finding.objects.filter(dedup_key__startswith="split:").update(
+                severity=("warning", "critical")[n % 2]
+            )
             services.sync_alerts(scopes)
     except Exception as exc:  # the assertion below reports it with its type
         errors.append(exc)
