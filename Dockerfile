@@ -15,5 +15,7 @@ RUN SECRET_KEY=build-only NYIOPS_SECRET_KEYS=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODl
     python manage.py collectstatic --no-input -v 0
 USER nyiops
 EXPOSE 8000
-CMD ["gunicorn", "nyiops.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
+# Sync workers: 2 x cores + 1 (gunicorn's rule) for the 2-core target. With 3, 50 wallboards
+# queued in the listen backlog (RELIABILITY F1, BENCHMARKS.md: partials p95 516 ms vs 180 ms).
+CMD ["gunicorn", "nyiops.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "5", \
      "--timeout", "30", "--access-logfile", "-"]

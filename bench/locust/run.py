@@ -1,7 +1,7 @@
 """F1: the dashboard under htmx polling, Locust headless against gunicorn (RELIABILITY F1).
 
     .venv/bin/python bench/locust/run.py [--hosts 120] [--noc 50] [--customers 20]
-        [--operators 5] [--minutes 3] [--web-workers 3] [--poll-workers 1]
+        [--operators 5] [--minutes 3] [--web-workers 5] [--poll-workers 1]
         [--out var/bench/locust.json]
 
 One command for the whole run, all on 127.0.0.1 under var/bench/locust/ (its own
@@ -176,7 +176,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--refresh-every", type=float, default=5.0)
     parser.add_argument("--spawn-rate", type=float, default=10.0)
-    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn --workers")
+    parser.add_argument("--web-workers", type=int, default=5, help="gunicorn --workers")
     parser.add_argument("--poll-workers", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "var" / "bench" / "locust.json")
     args = parser.parse_args()
