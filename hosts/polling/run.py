@@ -21,6 +21,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hosts.choices import Reachability
+from hosts.dashboard.generation import POLL_FIELDS
 from hosts.dashboard.generation import bump as bump_dashboard
 from hosts.health.store import evaluate_and_store, pf_states_need_judging
 from hosts.models import ClusterMember, Host, HostFacts, PollRun, SSHCredential, StatusEvent
@@ -283,20 +284,8 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
         locked.last_poll_duration_ms = duration_ms
         if claim and locked.poll_claim == claim:
             locked.poll_claimed_until = None  # done: the next sweep may claim it again
-        locked.save(
-            update_fields=[
-                "reachability",
-                "reachability_reason",
-                "last_success_at",
-                "last_poll_at",
-                "last_poll_duration_ms",
-                "offered_key_type",
-                "offered_key_base64",
-                "offered_key_seen_at",
-                "poll_claimed_until",
-                "next_poll_at",
-            ]
-        )
+        # The poll's own columns: the dashboard's generation tells such a save from an edit.
+        locked.save(update_fields=sorted(POLL_FIELDS - {"poll_claim"}))
         finding_count, scopes = None, []
         if judge:
             scopes, finding_count, due_at = evaluate_and_store(locked, now=ctx.now)

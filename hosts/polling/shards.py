@@ -179,7 +179,7 @@ class ShardKeeper:
                 if not renew_shard(self.number, self.token) and not self._retake():
                     log.warning("%s lost poll shard %d to another worker", self.owner, self.number)
                     return  # its queue may now be shared by two workers: still correct
-            except Exception:  # a database outage must not end the lease keeping
+            except DatabaseError:  # a database outage must not end the lease keeping
                 log.exception("renewing poll shard %s failed", self.number)
 
     def _retake(self) -> bool:
@@ -199,7 +199,7 @@ class ShardKeeper:
         if self.number is not None:
             try:
                 release_shard(self.number, self.token)
-            except Exception:
+            except DatabaseError:  # the lease then runs out and the shard is reaped
                 log.exception("releasing poll shard %s failed", self.number)
 
 
