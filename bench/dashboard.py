@@ -139,7 +139,7 @@ def main() -> None:
         ]
         if args.sweeping:
             writer, log = start_writer(args)
-        first_generation, started = generation.current(), time.perf_counter()
+        first_generations, started = generation.by_topic(), time.perf_counter()
         for label, url, extra in routes:
             report(client, label, url, extra, args.runs)
             if args.cold:
@@ -154,8 +154,15 @@ def main() -> None:
                     args.runs,
                     follow=args.sweeping,
                 )
-        rate = (generation.current() - first_generation) / (time.perf_counter() - started)
-        print(f"generation bumps during the timing: {rate:.2f}/s")
+        elapsed = time.perf_counter() - started
+        rates = {
+            topic: (value - first_generations[topic]) / elapsed
+            for topic, value in generation.by_topic().items()
+        }
+        print(
+            "generation bumps per second during the timing, by topic: "
+            + ", ".join(f"{topic} {rate:.2f}" for topic, rate in rates.items())
+        )
     finally:
         if writer is not None:
             stop([writer])

@@ -14,7 +14,7 @@ counters and as many cluster members, judged once first as a running poller has 
 - `--changes-per-second` hosts get a state change a widget shows: a CARP pair failing over
   (vhid states swapped on both members), a jail stopped or started, a backend server going
   DOWN or UP; each stored as the poll's store does (rows, a StatusEvent), judged, and the
-  generation bumped in the same transaction.
+  topics' generations bumped in the same transaction (hosts/dashboard/generation.py).
 SSH, parsing and fingerprints are not run: bench/poll_throughput.py measures those. Prints
 what it wrote when it ends (SIGTERM or --seconds)."""
 
@@ -39,7 +39,7 @@ django.setup()
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from hosts.dashboard.generation import bump  # noqa: E402
+from hosts.dashboard.generation import bump, topics_for_host  # noqa: E402
 from hosts.health.store import evaluate_and_store  # noqa: E402
 from hosts.models import (  # noqa: E402
     CarpVhid,
@@ -73,7 +73,7 @@ def sample_counters(host: Host, rng: random.Random) -> bool:
             backend.save(update_fields=["scur"])
         scopes, _count, _due = evaluate_and_store(host, now=timezone.now())
         if scopes:
-            bump()
+            bump(topics_for_host(host.pk))
         return bool(scopes)
 
 
@@ -117,7 +117,8 @@ def change_state(host: Host, rng: random.Random) -> str:
             for t, s, f, o, n in events
         )
         evaluate_and_store(host, now=now)
-        bump()
+        # A failover changes the peer's rows too: its topics are the host's (one cluster).
+        bump(topics_for_host(host.pk))
     return what
 
 

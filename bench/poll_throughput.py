@@ -110,10 +110,14 @@ def wait_for_shards(workers: int) -> None:
 def sweep(n_hosts: int, worker_pids: list[int], fleet_pid: int) -> dict:
     from django.utils import timezone
 
+    from hosts.dashboard import generation
     from hosts.models import Host
     from hosts.tasks import claim_due_hosts, send_polls
 
     Host.objects.update(next_poll_at=timezone.now(), poll_claimed_until=None)
+    # What a sweep tells the dashboard: the shown changes it stored, by widget topic (the
+    # rate bench/dashboard.py --sweeping writes at is checked against this).
+    generations = generation.by_topic()
     cpu0, fleet_cpu0 = sum(map(cpu_seconds, worker_pids)), cpu_seconds(fleet_pid)
     start = timezone.now()
     t0 = time.monotonic()
@@ -148,6 +152,11 @@ def sweep(n_hosts: int, worker_pids: list[int], fleet_pid: int) -> dict:
         "worker_cpu_s": round(sum(map(cpu_seconds, worker_pids)) - cpu0, 2),
         "fleetsim_cpu_s": round(cpu_seconds(fleet_pid) - fleet_cpu0, 2),
         "worker_rss_mb": round(sum(map(rss_mb, worker_pids)), 1),
+        "dashboard_bumps": {
+            topic: value - generations[topic]
+            for topic, value in generation.by_topic().items()
+            if value != generations[topic]
+        },
     }
 
 

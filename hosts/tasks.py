@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
+from hosts.dashboard import generation as dashboard_generation
 from hosts.health.store import evaluate_stale_polls
 from hosts.models import Host, MetricSample, PollRun
 from hosts.polling import shards
@@ -240,4 +241,5 @@ def prune_history() -> str:
     metrics = delete_in_batches(MetricSample.objects.filter(at__lt=cutoff))
     # A poll run that recorded state changes is the history of those events: kept with them.
     runs = delete_in_batches(PollRun.objects.filter(started_at__lt=cutoff, events__isnull=True))
-    return f"pruned {metrics} metric samples, {runs} poll runs"
+    folded = dashboard_generation.fold_idle_slots()
+    return f"pruned {metrics} metric samples, {runs} poll runs; folded {folded} generation rows"

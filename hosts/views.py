@@ -122,16 +122,17 @@ def cached_html(name: str, filters: Filters, gen: int) -> str:
 @require_GET
 def overview(request):
     filters = parse_filters(request.GET)
-    gen = generation.current()
-    widgets = {name: cached_html(name, filters, gen) for name in WIDGETS}
+    gens = generation.by_topic()
+    widgets = {name: cached_html(name, filters, gens[name]) for name in WIDGETS}
     return render(
         request,
         "hosts/overview.html",
         {
             "filters": filters,
-            # Customers and sites bump the generation when edited: cached like the widgets.
+            # Customers and sites bump every topic when edited: cached like the widgets.
             "options": dashboard_cache.remember(
-                dashboard_cache.key("filter-options", Filters(), gen), filter_options
+                dashboard_cache.key("filter-options", Filters(), sum(gens.values())),
+                filter_options,
             ),
             "widgets": widgets,
             "wall": request.GET.get("wall") == "1",
@@ -149,7 +150,7 @@ def widget(request, name: str):
     if not is_partial(request):
         return redirect(reverse("hosts:overview") + "?" + request.GET.urlencode())
     filters = parse_filters(request.GET)
-    gen = generation.current()
+    gen = generation.current(name)  # each widget is its own topic
     ctx = cached_context(name, filters, gen)
     if unchanged(request, ctx["w"]["version"]):
         return HttpResponse(status=204)
@@ -200,15 +201,20 @@ def _live_or_page(request, w, url, every, partial_template, page_template, page_
     return render(request, page_template, {"c": c, **page_ctx(), **page_flags()})
 
 
-@staff_required
-@require_GET
-def cluster(request, cluster_id: int):
+def _cluster(request, cluster_id: int):
     obj = get_object_or_404(Cluster.objects.select_related("customer"), pk=cluster_id)
-    # The pair's live card reads what the cluster widgets read: cached the same way.
-    key = dashboard_cache.key(f"cluster-health-{obj.pk}", Filters(), generation.current())
+    # The pair's live card reads what its kind's cluster widget reads: cached the same way,
+    # by the generation of that widget's topic.
+    gen = generation.current(generation.cluster_topic(obj.kind))
+    latest = ("latest-cluster-health", obj.pk)
+    health = dashboard_cache.remember(
+        dashboard_cache.key(f"cluster-health-{obj.pk}", Filters(), gen),
+        lambda: detail.cluster_health(obj, known=dashboard_cache.LOCAL.get(latest)),
+    )
+    dashboard_cache.LOCAL.put(latest, health)
     return _live_or_page(
         request,
-        dashboard_cache.remember(key, lambda: detail.cluster_health(obj)),
+        health,
         reverse("hosts:cluster-health", args=[obj.pk]),
         10,
         "hosts/partials/cluster_health.html",
@@ -219,10 +225,16 @@ def cluster(request, cluster_id: int):
 
 @staff_required
 @require_GET
+def cluster(request, cluster_id: int):
+    return _cluster(request, cluster_id)
+
+
+@staff_required
+@require_GET
 def cluster_health(request, cluster_id: int):
     if not is_partial(request):
         return redirect("hosts:cluster", cluster_id=cluster_id)
-    return cluster(request, cluster_id)
+    return _cluster(request, cluster_id)
 
 
 @staff_required

@@ -5,6 +5,8 @@ engineers see everything and handle alerts; Customer users see their own tenant 
 no model permissions at all: the portal scopes every queryset by their Membership instead."""
 
 from django.contrib.auth.models import Group, Permission
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 
 NOC = "NOC"
 ONCALL = "On-call"
@@ -34,10 +36,28 @@ def ensure_role_groups(sender=None, **kwargs):
     oncall.permissions.add(*audit_view)
 
 
+def _group_names(user) -> frozenset[str]:
+    # Read once per request (the request's user object is built per request), so a view
+    # behind staff_required that asks is_noc, is_oncall and is_wallboard runs one query; a
+    # group change applies from the user's next request.
+    names = getattr(user, "_nyiops_group_names", None)
+    if names is None:
+        names = frozenset(user.groups.values_list("name", flat=True))
+        user._nyiops_group_names = names
+    return names
+
+
+@receiver(m2m_changed, dispatch_uid="nyiops-roles-forget-group-names")
+def _forget_group_names(sender, instance, **kwargs) -> None:
+    # A user object kept past a request (a test, a task) that is added to a group, or
+    # removed, reads its groups again.
+    instance.__dict__.pop("_nyiops_group_names", None)
+
+
 def _in_group(user, name: str) -> bool:
     if not user.is_authenticated:
         return False
-    return user.groups.filter(name=name).exists()
+    return name in _group_names(user)
 
 
 def is_noc(user) -> bool:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from hosts.choices import ClusterKind
 from hosts.dashboard import charts
-from hosts.dashboard.clusters import cluster_views
+from hosts.dashboard.clusters import build_views, cluster_views, load_clusters
 from hosts.dashboard.common import digest
 from hosts.health.verdicts import (
     GOOD_BACKUP_EXIT,
@@ -66,11 +66,15 @@ def series(host_ids, metric: str, subject: str | None, label_of) -> list[charts.
 # --- cluster ---------------------------------------------------------------------------
 
 
-def cluster_health(cluster: Cluster) -> dict:
-    """The live card of one cluster (the cluster page's partial)."""
+def cluster_health(cluster: Cluster, known: dict | None = None) -> dict:
+    """The live card of one cluster (the cluster page's partial). `known`, the card last
+    built, is returned as it is when the rows behind it are unchanged (a change elsewhere in
+    the fleet): the rows are read, the view is not built again."""
     now = timezone.now()
-    view = cluster_views(Cluster.objects.filter(pk=cluster.pk), now, {cluster.kind})[0]
-    return {"v": view, "generated_at": now, "version": digest(view)}
+    data = load_clusters(Cluster.objects.filter(pk=cluster.pk), now, {cluster.kind})
+    if known is not None and known["version"] == data.version:
+        return known
+    return {"v": build_views(data)[0], "generated_at": now, "version": data.version}
 
 
 def cluster_detail(cluster: Cluster) -> dict:

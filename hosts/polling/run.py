@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from hosts.choices import Reachability
-from hosts.dashboard.generation import POLL_FIELDS
+from hosts.dashboard.generation import POLL_FIELDS, topics_for_host
 from hosts.dashboard.generation import bump as bump_dashboard
 from hosts.health.store import evaluate_and_store, pf_states_need_judging
 from hosts.models import ClusterMember, Host, HostFacts, PollRun, SSHCredential, StatusEvent
@@ -292,14 +292,15 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
             HostFacts.objects.filter(pk=facts.pk).update(evaluated_at=ctx.now, judge_due_at=due_at)
             if scopes:  # only a changed judgement concerns the alerts
                 transaction.on_commit(lambda: findings_updated.send(sender=Host, scopes=scopes))
-        # Last in the transaction, so the dashboard's generation commits with what it announces
-        # (hosts/dashboard/generation.py); a counter sample alone is not news to it.
+        # Last in the transaction, so the dashboard's generations commit with what they
+        # announce (hosts/dashboard/generation.py): the widgets that show this host, only;
+        # a counter sample alone is not news to them.
         if (
             ctx.dirty
             or scopes
             or (old_reachability, old_reason) != (locked.reachability, locked.reachability_reason)
         ):
-            bump_dashboard()
+            bump_dashboard(topics_for_host(locked.pk))
     observe_poll(duration_ms / 1000, stored_at=ctx.now, next_due_at=host.next_poll_at if claim else None, interval_s=host.poll_interval, ssh_error_kind=error.kind if error else None)  # fmt: skip  # noqa: E501
     return PollOutcome(
         host=host.name,

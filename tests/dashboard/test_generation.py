@@ -18,7 +18,7 @@ from django.utils import timezone
 from hosts import views
 from hosts.dashboard import generation
 from hosts.dashboard.common import Filters
-from hosts.models import Finding, Host
+from hosts.models import DashboardGeneration, Finding, Host
 from hosts.views import WIDGETS
 from nyiops.htmx import VERSION_HEADER
 from nyiops.roles import NOC
@@ -60,17 +60,17 @@ def fleet_queries(client, url, **extra) -> tuple[int, list[str]]:
 
 
 def test_a_bump_commits_with_the_change_it_announces():
-    before = generation.current()
+    before = generation.current("hosts")
 
     with pytest.raises(RuntimeError), transaction.atomic():
         generation.bump()
         raise RuntimeError("rolled back: the change never happened")
-    assert generation.current() == before
+    assert generation.current("hosts") == before
 
     with transaction.atomic():
         generation.bump()
         generation.bump()
-    assert generation.current() == before + 2
+    assert generation.current("hosts") == before + 2
 
 
 def test_inventory_edits_and_findings_make_a_new_generation():
@@ -217,3 +217,70 @@ def test_a_change_elsewhere_keeps_a_widgets_partial_and_recomputes_the_one_it_sh
     assert views.cached_html("firewalls", Filters(), later) is firewalls
     findings_after = views.cached_html("findings", Filters(), later)
     assert "pool tank degraded" in findings_after and findings_after != findings_before
+
+
+def test_a_change_is_announced_to_the_topics_of_the_widgets_that_show_its_host():
+    _cluster, fw_host, _b = firewall_pair("fw1")
+    lonely = FreshHostFactory(name="lonely1")
+
+    assert generation.topics_for_host(fw_host.pk) == {
+        "firewalls", "findings", "hosts", "storage", "backups",
+    }  # fmt: skip
+    assert generation.topics_for_host(lonely.pk) == {"findings", "hosts", "storage", "backups"}
+
+
+def test_a_bump_grows_only_the_topics_it_names():
+    seen = generation.by_topic()
+
+    generation.bump({"jailservices", "hosts"})
+
+    now = generation.by_topic()
+    assert {t for t in now if now[t] != seen[t]} == {"jailservices", "hosts"}
+    assert now["jailservices"] == seen["jailservices"] + 1
+    assert generation.current("jailservices") == now["jailservices"]
+    assert generation.current() == sum(now.values())
+    with pytest.raises(ValueError, match="unknown dashboard topics"):
+        generation.bump({"firewall"})  # a cluster kind is not a topic: cluster_topic() maps
+
+
+def test_a_finding_on_a_firewall_pair_leaves_the_other_cluster_widgets_cached(noc, still_clock):
+    cluster, _a, _b = firewall_pair("fw1")
+    versions = {name: version_of(refresh(noc, name)) for name in WIDGETS}
+
+    FindingFactory(cluster=cluster, host=None, message="pfsync out of sync")
+
+    assert refresh(noc, "firewalls", versions["firewalls"]).status_code == 200
+    assert refresh(noc, "findings", versions["findings"]).status_code == 200
+    for name in ("loadbalancers", "jailservices"):
+        status, queries = fleet_queries(
+            noc, reverse(f"hosts:widget-{name}"), HTTP_X_NYIOPS_VERSION=versions[name], **HTMX
+        )
+        assert status == 204
+        assert len(queries) == 1 and "hosts_dashboardgeneration" in queries[0]
+
+
+def test_folding_idle_writers_keeps_every_topics_generation(still_clock):
+    generation.bump()
+    generation.bump({"storage"})
+    seen = generation.by_topic()
+    rows = DashboardGeneration.objects.count()
+
+    with time_machine.travel(timezone.now() + timedelta(days=2), tick=False):
+        folded = generation.fold_idle_slots()
+        assert folded >= len(generation.TOPICS)
+        assert generation.by_topic() == seen
+        generation.bump({"storage"})  # the writer comes back: a new row, the sum goes on
+        assert generation.current("storage") == seen["storage"] + 1
+        assert generation.fold_idle_slots() == 0  # nothing idle for a day any more
+    assert DashboardGeneration.objects.count() <= rows
+
+
+def test_the_hourly_prune_folds_idle_writers(still_clock):
+    from hosts.tasks import prune_history
+
+    generation.bump()
+
+    with time_machine.travel(timezone.now() + timedelta(days=2), tick=False):
+        result = prune_history()
+
+    assert f"folded {len(generation.TOPICS)} generation rows" in result

@@ -107,3 +107,26 @@ def test_a_shown_change_without_any_finding_is_announced_by_the_poll(fleet, noc)
     assert generation.current() > seen
     response = refresh(noc, "loadbalancers", version)
     assert response.status_code == 200 and response[VERSION_HEADER] != version
+
+
+def test_a_change_makes_new_generations_only_for_the_widgets_that_show_its_host(
+    fleet,  # noqa: F811
+    noc,
+):
+    poll("lb1a")
+    poll("lb1a")
+    firewalls = refresh(noc, "firewalls")[VERSION_HEADER]
+    seen = generation.by_topic()
+
+    def drain(server):
+        server.server.fleet.hosts["lb1a"]["haproxy"]["backends"][0]["servers"][2]["admin"] = 0x08
+
+    fleet.call(drain, fleet)
+    poll("lb1a")
+
+    now = generation.by_topic()
+    grown = {topic for topic in now if now[topic] > seen[topic]}
+    # lb1a is a member of a load-balancer pair only: the firewall and jail widgets do not
+    # show it, and keep their cached views (an unchanged firewall refresh stays a 204).
+    assert grown == {"loadbalancers", "findings", "hosts", "storage", "backups"}
+    assert refresh(noc, "firewalls", firewalls).status_code == 204
