@@ -19,6 +19,15 @@ only) runs bench/dashboard_writer.py beside the timing: the poller's writes at 1
 (counter samples, and state changes that bump the generation, through the judge's real
 store); then the "unchanged" client behaves as htmx does, taking the new version from every
 200, and the share of 204 answers is printed.
+
+`--poller N` (PostgreSQL only) times the routes while the real poller runs instead: fleetsim
+serves the demo fleet plus generated hosts up to N, imported into the same database beside
+the seeded fleet, polled over SSH by a Celery worker (`--poller-workers`, 16 threads each)
+dispatched by `celery beat` at each role's interval, as deployed; timing starts once every
+fleetsim host has been polled, judged and polled again. The seeded hosts have no SSH server:
+they are disabled (not polled, not judged stale), so the hosts widget lists the polled
+fleet, and every other widget shows the seeded fleet plus the polled one, more than either
+alone.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -96,15 +106,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--cold", action="store_true", help="also time every route uncached")
     parser.add_argument("--sweeping", action="store_true", help="poller writes meanwhile")
+    parser.add_argument("--poller", type=int, default=0, help="fleetsim hosts polled meanwhile")
+    parser.add_argument("--poller-workers", type=int, default=1)
     parser.add_argument("--counters-per-second", type=float, default=10)
     parser.add_argument("--changes-per-second", type=float, default=1)
     args = parser.parse_args()
-    if args.sweeping and connection.vendor != "postgresql":
-        parser.error("--sweeping needs a DATABASE_URL to PostgreSQL (the writer is a process)")
+    if (args.sweeping or args.poller) and connection.vendor != "postgresql":
+        parser.error("--sweeping and --poller need a DATABASE_URL to PostgreSQL (processes)")
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    writer = None
+    writer, poller = None, []
     try:
         # Two of every five pairs are jail-service pairs: 40 % of the hosts hold the jails.
         per_host = math.ceil(args.jails / max(1, round(args.hosts * 0.4)))
@@ -117,6 +129,8 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         verify_session(client, user)  # staff verify a second factor before any page (D7)
+        if args.poller:
+            poller = start_poller(args)
         print(
             f"seeded {Host.objects.count()} hosts, {Cluster.objects.count()} clusters, "
             f"{Jail.objects.count()} jails in {seeded:.1f} s on {connection.vendor}"
@@ -131,7 +145,10 @@ def main() -> None:
         routes = [("overview", reverse("hosts:overview"), {})]
         for name in WIDGETS:
             routes.append((f"partial {name}", reverse(f"hosts:widget-{name}"), HTMX))
+        # With --poller, a polled pair (imported after the seeded ones).
         cluster = Cluster.objects.filter(kind="firewall").order_by("pk").first()
+        if args.poller:
+            cluster = Cluster.objects.filter(kind="firewall").order_by("-pk").first()
         routes += [
             ("cluster page", reverse("hosts:cluster", args=[cluster.pk]), {}),
             ("partial cluster-health", reverse("hosts:cluster-health", args=[cluster.pk]), HTMX),
@@ -140,6 +157,7 @@ def main() -> None:
         if args.sweeping:
             writer, log = start_writer(args)
         first_generations, started = generation.by_topic(), time.perf_counter()
+        first_polls = dict(Host.objects.values_list("pk", "last_poll_at"))
         for label, url, extra in routes:
             report(client, label, url, extra, args.runs)
             if args.cold:
@@ -152,7 +170,7 @@ def main() -> None:
                     url,
                     {**extra, "HTTP_X_NYIOPS_VERSION": version},
                     args.runs,
-                    follow=args.sweeping,
+                    follow=bool(args.sweeping or args.poller),
                 )
         elapsed = time.perf_counter() - started
         rates = {
@@ -163,7 +181,15 @@ def main() -> None:
             "generation bumps per second during the timing, by topic: "
             + ", ".join(f"{topic} {rate:.2f}" for topic, rate in rates.items())
         )
+        if poller:
+            polled = sum(
+                1
+                for pk, last in Host.objects.values_list("pk", "last_poll_at")
+                if last is not None and last != first_polls.get(pk)
+            )
+            print(f"hosts polled during the timing: {polled} in {elapsed:.0f} s")
     finally:
+        stop(poller)
         if writer is not None:
             stop([writer])
             print(log.read_text().strip())
@@ -187,6 +213,60 @@ def start_writer(args):
         time.sleep(0.2)
     time.sleep(2)  # the first changes land before the first sample
     return writer, log
+
+
+def start_poller(args) -> list:
+    """fleetsim with `args.poller` hosts, imported into this run's test database, and the
+    poll worker(s) and beat polling it; returns once every fleetsim host was polled twice."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from nyiops.celery import app
+    from nyiops.processes import celery_argv, start_fleetsim, worker_argv
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    work = Path(os.environ.get("NYIOPS_VAR_DIR", REPO / "var")) / "bench" / "dashboard_poller"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    env = {**os.environ, "DATABASE_URL": url}
+    procs = []
+    try:
+        procs.append(
+            start_fleetsim(
+                REPO / "demo" / "fleet.yaml",
+                work / "fleet",
+                log=work / "fleet.log",
+                env=env,
+                scale=max(0, args.poller - 20),  # the demo fleet has 20 hosts
+                timeout=300,
+            )
+        )
+        seeded = set(Host.objects.values_list("pk", flat=True))
+        call_command("import_inventory", str(work / "fleet" / "inventory.yaml"), verbosity=0)
+        polled = Host.objects.exclude(pk__in=seeded)
+        polled.update(next_poll_at=timezone.now())
+        # The seeded hosts have no SSH server: they are shown, not polled.
+        Host.objects.filter(pk__in=seeded).update(enabled=False)
+        app.control.purge()
+        for i in range(args.poller_workers):
+            argv = worker_argv("poll", 16, "--hostname", f"dash{i}@%h", loglevel="WARNING")
+            procs.append(spawn(argv, env=env, log=work / f"worker{i}.log"))
+        beat = celery_argv("beat", "--schedule", str(work / "beat-schedule"), "-l", "WARNING")
+        procs.append(spawn(beat, env=env, log=work / "beat.log"))
+        start, began = timezone.now(), time.monotonic()
+        total = polled.count()
+        for what in ("polled once", "polled again"):
+            while polled.filter(last_poll_at__gt=start).count() < total:
+                if time.monotonic() - began > 600:
+                    raise SystemExit(f"the poller did not poll all {total} hosts ({work})")
+                time.sleep(1)
+            print(f"poller: {total} fleetsim hosts {what} ({time.monotonic() - began:.0f} s)")
+            start = timezone.now()
+    except BaseException:
+        stop(procs)
+        raise
+    return procs
 
 
 def report(client, label, url, extra, runs, **how) -> None:
