@@ -129,12 +129,12 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         verify_session(client, user)  # staff verify a second factor before any page (D7)
-        if args.poller:
-            poller = start_poller(args)
         print(
             f"seeded {Host.objects.count()} hosts, {Cluster.objects.count()} clusters, "
             f"{Jail.objects.count()} jails in {seeded:.1f} s on {connection.vendor}"
         )
+        if args.poller:
+            poller = start_poller(args)
         # Wall time is what a user waits; CPU time (this process) is the same minus waiting
         # for a busy machine, so the two together show when other load skews a run. With
         # SQLite in-process, CPU time includes the database's own work.
