@@ -24,6 +24,15 @@ def noc(client, noc_user):
     return client
 
 
+def drain_a_server_of_lb1a(sim) -> None:
+    """A server drained on purpose (HAProxy's DRAIN admin state), in the fleet's state."""
+
+    def drain(server):
+        server.server.fleet.hosts["lb1a"]["haproxy"]["backends"][0]["servers"][2]["admin"] = 0x08
+
+    sim.call(drain, sim)
+
+
 def refresh(client, name: str, version: str | None = None):
     extra = {"HTTP_X_NYIOPS_VERSION": version} if version else {}
     return client.get(reverse(f"hosts:widget-{name}"), **HTMX, **extra)
@@ -98,10 +107,7 @@ def test_a_shown_change_without_any_finding_is_announced_by_the_poll(fleet, noc)
     version = refresh(noc, "loadbalancers")[VERSION_HEADER]
     seen = generation.current()
 
-    def drain(server):
-        server.server.fleet.hosts["lb1a"]["haproxy"]["backends"][0]["servers"][2]["admin"] = 0x08
-
-    fleet.call(drain, fleet)
+    drain_a_server_of_lb1a(fleet)
     poll("lb1a")
 
     assert generation.current() > seen
@@ -118,10 +124,7 @@ def test_a_change_makes_new_generations_only_for_the_widgets_that_show_its_host(
     firewalls = refresh(noc, "firewalls")[VERSION_HEADER]
     seen = generation.by_topic()
 
-    def drain(server):
-        server.server.fleet.hosts["lb1a"]["haproxy"]["backends"][0]["servers"][2]["admin"] = 0x08
-
-    fleet.call(drain, fleet)
+    drain_a_server_of_lb1a(fleet)
     poll("lb1a")
 
     now = generation.by_topic()
