@@ -310,10 +310,14 @@ def follow_ack_link(worker_log: Path) -> str:
     links = re.findall(r"Acknowledge \(one click, valid 24 h(?:, once)?\): (\S+)", text)
     if not links:
         return "no page with an ack link in the worker log"
-    path = "/" + links[-1].split("/", 3)[3]
+    # The link's secret is in its fragment, which a browser keeps to itself: the page's
+    # script puts it in the form (alerts.links), as this does.
+    path, _, secret = ("/" + links[-1].split("/", 3)[3]).partition("#")
     client = Client()
     client.get(path)
-    response = client.post(path, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    response = client.post(
+        path, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value, "secret": secret}
+    )
     acked = Alert.objects.filter(events__text__contains="via link").first()
     return f"POST {path[:40]}... -> {response.status_code}; acknowledged: {acked}"
 
