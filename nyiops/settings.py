@@ -396,8 +396,9 @@ NYIOPS_BASE_URL = env.str("NYIOPS_BASE_URL", default="http://127.0.0.1:8000").rs
 
 # Polling (the due-time column lives on Host; beat only runs the dispatcher sweep).
 NYIOPS_DISPATCH_INTERVAL = env.float("NYIOPS_DISPATCH_INTERVAL", default=2.0)
-# Longer than poll_host's hard limit (85 s), which bounds SSH at its worst plus the store:
-# tests/reliability/test_time_limits.py.
+# Longer than poll_host's hard limit (85 s), which bounds SSH at its worst plus the store;
+# a claim's lease runs from the latest due time the dispatch claimed for (now + the dispatch
+# interval): tests/reliability/test_time_limits.py, tests/hosts/test_dispatch.py.
 NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=90)
 # Hosts per poll task, and the threads per worker process that poll a batch's hosts side
 # by side (docs/polling.md: one Celery task per host cost more than an unchanged poll).
