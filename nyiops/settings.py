@@ -404,6 +404,10 @@ NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=90)
 # by side (docs/polling.md: one Celery task per host cost more than an unchanged poll).
 NYIOPS_POLL_BATCH = env.int("NYIOPS_POLL_BATCH", default=20)
 NYIOPS_POLL_THREADS = env.int("NYIOPS_POLL_THREADS", default=16)
+# Threads per worker process for hosts whose last poll timed out (hosts.polling.slow_lane),
+# so a tarpit or a hung command never holds a regular poll thread; no queue: when all are
+# busy such a host takes a regular thread. 0: no slow lane.
+NYIOPS_POLL_SLOW_THREADS = env.int("NYIOPS_POLL_SLOW_THREADS", default=4)
 # Host affinity (hosts.polling.shards): each poll worker process holds one of this many
 # shards (a lease renewed every third of its length) and polls the hosts hashed to it, so a
 # host's persistent connection lives in one process. More poll processes than shards: the
