@@ -59,12 +59,16 @@ class DuePoll:
 
 
 def next_due(due_at: datetime, interval_s: int, now: datetime) -> datetime:
-    """The due time after a poll due at `due_at`: one interval on, so the schedule keeps its
-    phase instead of drifting by each dispatch's delay; but a host whose due time is a whole
-    interval or more in the past (the pollers or the database were down) is scheduled from
-    now, so it does not stay overdue and get polled back to back until it catches up."""
+    """The due time after a poll due at `due_at`: the first slot of the host's own grid
+    (`due_at` + whole intervals) at least half an interval after now. Normally that is
+    `due_at` + one interval, so the schedule keeps its phase instead of drifting by each
+    dispatch's delay. A poll that ran late (an outage of the pollers or the database) skips
+    the slots it missed rather than being repeated back to back, and keeps its phase rather
+    than restarting from now: restarted from now, every host overdue together would be due
+    together from then on, the whole fleet one burst each interval."""
     interval = timedelta(seconds=interval_s)
-    return due_at + interval if due_at + interval > now else now + interval
+    slots = max(1, -((due_at - now - interval / 2) // interval))  # ceil, at least one
+    return due_at + slots * interval
 
 
 def claim_due_polls(

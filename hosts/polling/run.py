@@ -496,7 +496,7 @@ def poll_claimed_batch(claims: list[tuple[int, str]]) -> list[str]:
     results: list[Future | str] = []
     for pk, token in claims:
         if pk in slow and lane.offer(_poll_in_thread, pk, token):
-            results.append(f"host {pk}: polled on the slow lane (its last poll timed out)")
+            results.append(f"host {pk}: handed to the slow lane (its last poll timed out)")
         else:
             results.append(_executor().submit(_poll_in_thread, pk, token))
     return [r if isinstance(r, str) else r.result() for r in results]

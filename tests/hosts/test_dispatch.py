@@ -1,7 +1,7 @@
 """The poll dispatcher claims hosts due before its next run and sends each batch to start at
 its hosts' due time, so a host waits neither for a dispatch tick nor for a spread after it;
-the schedule advances from the due time, so it keeps its phase without piling up after an
-outage."""
+the schedule advances from the due time, so it keeps its phase, and after an outage neither
+piles up nor turns the fleet into one burst."""
 
 import datetime as dt
 
@@ -101,21 +101,25 @@ def test_the_next_due_time_is_one_interval_after_the_due_time_not_the_claim(
     assert Host.objects.get(pk=late.pk).next_poll_at == at(12)
 
 
-def test_a_host_overdue_by_a_whole_interval_after_an_outage_is_scheduled_from_now(
+def test_a_host_overdue_after_an_outage_is_polled_at_once_then_on_its_own_phase(
     clock, dispatch_every_second, sent
 ):
-    host = due_host(-3600)
+    host = due_host(-3599)  # one second past its 15 s grid
 
     dispatch_due_polls()
 
     ((_, options),) = sent
     assert options["eta"] is None
-    assert Host.objects.get(pk=host.pk).next_poll_at == at(15)  # not due again at once
+    # Not due again at once, nor from now (T0 + 15): on its grid, at least half an
+    # interval on, so hosts overdue together stay as spread as they were.
+    assert Host.objects.get(pk=host.pk).next_poll_at == at(16)
 
 
-def test_next_due_keeps_the_phase_until_a_whole_interval_was_missed():
-    assert next_due(at(-14), 15, T0) == at(1)
-    assert next_due(at(-15), 15, T0) == at(15)
+def test_next_due_is_the_first_slot_of_the_hosts_grid_half_an_interval_away():
+    assert next_due(at(0.5), 15, T0) == at(15.5)  # claimed ahead
+    assert next_due(at(-7), 15, T0) == at(8)
+    assert next_due(at(-8), 15, T0) == at(22)  # at(7) would follow this late poll closely
+    assert next_due(at(-3600), 15, T0) == at(15)
 
 
 def test_the_lease_covers_the_wait_for_the_eta_and_the_whole_poll(

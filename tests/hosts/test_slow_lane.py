@@ -89,7 +89,7 @@ def test_a_timed_out_host_is_polled_on_the_slow_lane_and_its_batch_does_not_wait
     # Returned while the tarpit's poll still hangs.
     assert not polls.released.is_set()
     assert summaries == [
-        f"host {tarpit.pk}: polled on the slow lane (its last poll timed out)",
+        f"host {tarpit.pk}: handed to the slow lane (its last poll timed out)",
         f"host {healthy.pk}: ok",
     ]
     assert polls.wait_started(tarpit.pk)

@@ -29,7 +29,7 @@ def test_a_tarpit_is_polled_on_the_slow_lane_until_a_poll_of_it_succeeds(fleet):
 
     summary = poll_hosts(claim("web1", "web2"))
 
-    assert f"host {web2.pk}: polled on the slow lane" in summary
+    assert f"host {web2.pk}: handed to the slow lane" in summary
     assert "web1: ok" in summary
     assert fleet.wait_for(lambda _: Host.objects.get(pk=web2.pk).reachability == "ok")
     assert "web2: ok" in poll_hosts(claim("web2"))  # back on the regular threads
