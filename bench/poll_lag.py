@@ -1,7 +1,7 @@
 """Poll lag under steady polling, with a tarpit host and a hung command (RELIABILITY F2).
 
     .venv/bin/python bench/poll_lag.py [--hosts 200] [--interval 15] [--minutes 3]
-        [--workers 2] [--dispatch-interval 1] [--interleave SECONDS]
+        [--workers 2] [--dispatch-interval 1] [--interleave SECONDS] [--spread-due]
         [--out var/bench/poll_lag.json]
 
 Starts, on 127.0.0.1 under var/bench/poll_lag/: fleetsim (the demo fleet plus generated
@@ -16,9 +16,11 @@ open: its next exec never answers). With --interleave S the healthy and faulty p
 alternate every S seconds instead (the first interval after a switch is not counted).
 It samples every host's `next_poll_at` and `last_poll_at` four times a second: a poll's lag is the
 time from when it was due (the `next_poll_at` it was claimed at) to when it was stored
-(`last_poll_at`), so it includes waiting for the dispatcher (every --dispatch-interval
-seconds) and the jitter it spreads batches over (the same interval). Also sampled: the
-poll queue's length in Redis, every second.
+(`last_poll_at`), so it includes whatever the dispatcher adds (it claims hosts due before
+its next run, every --dispatch-interval seconds, and sends each batch with its hosts' due
+time as ETA). Every host is first due at the same instant (one block, as a fleet started at
+once), unless --spread-due spreads the first due times evenly over one interval (as a fleet
+that has run for a while). Also sampled: the poll queue's length in Redis, every second.
 
 Thresholds (exit status 1 when one is missed): lag p95 of the healthy hosts <= 2 s, before
 and with the faults injected (issue 12); with the faults at most 20 % above before; the
@@ -36,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -125,6 +128,11 @@ def main() -> None:
         default=0,
         help="alternate healthy and faulty phases every this many seconds (0: two halves)",
     )
+    parser.add_argument(
+        "--spread-due",
+        action="store_true",
+        help="spread the hosts' first due times over one interval (default: all due at once)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "var" / "bench" / "poll_lag.json")
     args = parser.parse_args()
     BENCH.mkdir(parents=True, exist_ok=True)
@@ -163,6 +171,12 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         call_command("import_inventory", str(state / "inventory.yaml"), verbosity=0)
         Host.objects.update(poll_interval=args.interval, next_poll_at=timezone.now())
+        if args.spread_due:
+            pks = list(Host.objects.order_by("pk").values_list("pk", flat=True))
+            start = timezone.now()
+            for i, pk in enumerate(pks):
+                offset = timedelta(seconds=args.interval * i / len(pks))
+                Host.objects.filter(pk=pk).update(next_poll_at=start + offset)
         app.control.purge()
         celery = [sys.executable, "-m", "celery", "-A", "nyiops"]
         for i in range(args.workers):

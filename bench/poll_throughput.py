@@ -112,7 +112,7 @@ def sweep(n_hosts: int, worker_pids: list[int], fleet_pid: int) -> dict:
 
     from hosts.dashboard import generation
     from hosts.models import Host
-    from hosts.tasks import claim_due_hosts, send_polls
+    from hosts.tasks import claim_due_polls, send_polls
 
     Host.objects.update(next_poll_at=timezone.now(), poll_claimed_until=None)
     # What a sweep tells the dashboard: the shown changes it stored, by widget topic (the
@@ -121,12 +121,12 @@ def sweep(n_hosts: int, worker_pids: list[int], fleet_pid: int) -> dict:
     cpu0, fleet_cpu0 = sum(map(cpu_seconds, worker_pids)), cpu_seconds(fleet_pid)
     start = timezone.now()
     t0 = time.monotonic()
-    claimed = claim_due_hosts(limit=n_hosts + 10)
-    # As the dispatcher sends them (batches over one broker connection), without its
-    # jitter: a sweep here is the whole fleet due at once, polled as fast as it can be.
-    tasks = send_polls(claimed, spread=0)
+    claimed = claim_due_polls(limit=n_hosts + 10)
+    # As the dispatcher sends them (batches over one broker connection): a sweep here is
+    # the whole fleet due at once, so every batch starts at once, polled as fast as it can be.
+    tasks = send_polls(claimed)
     dispatched = time.monotonic() - t0
-    pks = [pk for pk, _ in claimed]
+    pks = [p.host_id for p in claimed]
     done = Host.objects.filter(pk__in=pks, last_poll_at__gte=start)
     while done.count() < len(claimed):
         if time.monotonic() - t0 > 600:

@@ -1,8 +1,9 @@
 """Poll pipeline tasks. Thin: claim, call the service, return a one-line summary.
 
 Beat runs `dispatch_due_polls` every NYIOPS_DISPATCH_INTERVAL seconds. It claims hosts whose
-`next_poll_at` is due with a conditional UPDATE (a claim token and a lease), and sends one
-`poll_hosts` task per batch of NYIOPS_POLL_BATCH hosts (`poll_host` polls a single one). A
+`next_poll_at` falls before the next dispatch with a conditional UPDATE (a claim token and a
+lease), and sends one `poll_hosts` task per batch of up to NYIOPS_POLL_BATCH hosts due close
+together, to start at their due time (`poll_host` polls a single one). A
 duplicate or late delivery finds its token no longer current and does nothing; a worker
 killed mid-poll leaves the claim to expire, and the next sweep re-claims the host
 (acks_late + reject_on_worker_lost also redeliver the task itself).
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -36,21 +38,56 @@ from nyiops.tasks import nyiops_task
 
 POLL_LEASE = timedelta(seconds=settings.NYIOPS_POLL_LEASE_SECONDS)
 DISPATCH_BATCH = 2000
+# A batch starts at its earliest host's due time: its other hosts are polled at most this
+# much before theirs. Wider batches cost fewer tasks (each ~2 ms of worker CPU), narrower
+# ones poll closer to the due time.
+BATCH_SPAN = timedelta(milliseconds=500)
+# A poll message not started this long after its ETA is dropped: a backlog that late is
+# better served by the next sweep's fresh claim than by polls that outlive their lease.
+POLL_EXPIRES = timedelta(seconds=60)
 # kombu wraps what the transport raises; a connection error it has not wrapped is caught too.
 BROKER_ERRORS = (BrokerOperationalError, OSError)
 log = logging.getLogger(__name__)
 
 
-def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, str]]:
-    """Claim hosts whose poll is due and whose previous claim (if any) has expired.
+@dataclass(frozen=True)
+class DuePoll:
+    """A claimed host and the time its poll is due (`next_poll_at` when it was claimed)."""
+
+    host_id: int
+    claim: str
+    due_at: datetime
+
+
+def next_due(due_at: datetime, interval_s: int, now: datetime) -> datetime:
+    """The due time after a poll due at `due_at`: the first slot of the host's own grid
+    (`due_at` + whole intervals) at least half an interval after now. Normally that is
+    `due_at` + one interval, so the schedule keeps its phase instead of drifting by each
+    dispatch's delay. A poll that ran late (an outage of the pollers or the database) skips
+    the slots it missed rather than being repeated back to back, and keeps its phase rather
+    than restarting from now: restarted from now, every host overdue together would be due
+    together from then on, the whole fleet one burst each interval."""
+    interval = timedelta(seconds=interval_s)
+    slots = max(1, -((due_at - now - interval / 2) // interval))  # ceil, at least one
+    return due_at + slots * interval
+
+
+def claim_due_polls(
+    now=None, *, within: timedelta = timedelta(0), limit: int = DISPATCH_BATCH
+) -> list[DuePoll]:
+    """Claim the hosts whose poll is due by `now + within` and whose previous claim (if any)
+    has expired, in due order.
 
     One conditional UPDATE stamps the whole batch with a fresh claim token; rows that
     another dispatcher claimed in between no longer match its condition, so reading back
-    the rows carrying our token tells exactly which hosts are ours."""
+    the rows carrying our token tells exactly which hosts are ours. The lease runs from the
+    latest due time a claim can carry (`now + within`), so it covers the wait until the
+    poll starts as well as the poll. Each host's `next_poll_at` advances from its due time
+    (`next_due`)."""
     now = now or timezone.now()
     claimable = Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=now)
     due = list(
-        Host.objects.filter(claimable, enabled=True, next_poll_at__lte=now)
+        Host.objects.filter(claimable, enabled=True, next_poll_at__lte=now + within)
         .order_by("next_poll_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -60,63 +97,91 @@ def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, st
     # The claim condition is repeated in the UPDATE: between the SELECT and here another
     # dispatcher may have claimed some of these rows, and those must not be taken over.
     Host.objects.filter(claimable, pk__in=due, enabled=True).update(
-        poll_claim=token, poll_claimed_until=now + POLL_LEASE
+        poll_claim=token, poll_claimed_until=now + within + POLL_LEASE
     )
-    claimed = list(Host.objects.filter(poll_claim=token).values_list("pk", "poll_interval"))
-    # Next due time per host; hosts share a few interval values, so few UPDATEs.
-    by_interval: dict[int, list[int]] = {}
-    for pk, interval in claimed:
-        by_interval.setdefault(interval, []).append(pk)
-    for interval, pks in by_interval.items():
-        Host.objects.filter(pk__in=pks).update(next_poll_at=now + timedelta(seconds=interval))
-    return [(pk, token) for pk, _ in claimed]
+    claimed = list(
+        Host.objects.filter(poll_claim=token)
+        .order_by("next_poll_at", "pk")
+        .values_list("pk", "poll_interval", "next_poll_at")
+    )
+    # One statement for the whole batch: due times are spread, so the new values differ.
+    Host.objects.bulk_update(
+        [Host(pk=pk, next_poll_at=next_due(at, interval, now)) for pk, interval, at in claimed],
+        ["next_poll_at"],
+    )
+    return [DuePoll(pk, token, at) for pk, _, at in claimed]
 
 
-def release_unpublished(claims: list[tuple[int, str]]) -> int:
-    """Give back claims whose poll message never reached the broker: the hosts are due again
-    at once, so the first sweep after the broker returns polls them, not one a lease later.
-    Conditional on the token, so a claim that somehow moved on is left alone."""
+def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, str]]:
+    """Claim the hosts due now, as (host id, claim) pairs: for callers that poll them at once
+    (the dispatcher claims ahead, `claim_due_polls`)."""
+    return [(p.host_id, p.claim) for p in claim_due_polls(now, limit=limit)]
+
+
+def release_unpublished(polls: list[DuePoll]) -> int:
+    """Give back claims whose poll message never reached the broker: each host is due again
+    at its own due time (at once if that has passed), so the first sweep after the broker
+    returns polls it, not one a lease later. Conditional on the token, so a claim that
+    somehow moved on is left alone."""
     released = 0
-    for pk, token in claims:
-        released += Host.objects.filter(pk=pk, poll_claim=token).update(
-            poll_claimed_until=None, next_poll_at=timezone.now()
+    for poll in polls:
+        released += Host.objects.filter(pk=poll.host_id, poll_claim=poll.claim).update(
+            poll_claimed_until=None, next_poll_at=max(poll.due_at, timezone.now())
         )
     return released
 
 
-def poll_batches(claimed: list[tuple[int, str]]) -> list[tuple[str, list[tuple[int, str]]]]:
+def poll_batches(polls: list[DuePoll]) -> list[tuple[str, list[DuePoll]]]:
     """(queue, batch) pairs: each host goes to its shard's queue among the live shards
-    (host affinity, hosts.polling.shards; the shared `poll` queue when none is live), in
-    batches of NYIOPS_POLL_BATCH per queue."""
+    (host affinity, hosts.polling.shards; the shared `poll` queue when none is live). A
+    queue's hosts keep their due order and are cut into batches of at most NYIOPS_POLL_BATCH
+    whose due times lie within BATCH_SPAN of the batch's first, so a batch started at its
+    first host's due time polls none of them much early."""
     size = max(1, settings.NYIOPS_POLL_BATCH)
-    return [
-        (queue, hosts[i : i + size])
-        for queue, hosts in shards.route(claimed, shards.live_shards()).items()
-        for i in range(0, len(hosts), size)
-    ]
+    in_due_order = sorted(polls, key=lambda p: p.due_at)
+    due = {p.host_id: p for p in in_due_order}
+    routed = shards.route([(p.host_id, p.claim) for p in in_due_order], shards.live_shards())
+    batches: list[tuple[str, list[DuePoll]]] = []
+    for queue, claims in routed.items():
+        batch: list[DuePoll] = []
+        for pk, _ in claims:
+            poll = due[pk]
+            if batch and (len(batch) >= size or poll.due_at - batch[0].due_at > BATCH_SPAN):
+                batches.append((queue, batch))
+                batch = []
+            batch.append(poll)
+        if batch:
+            batches.append((queue, batch))
+    return batches
 
 
-def send_polls(claimed: list[tuple[int, str]], *, spread: float) -> int:
+def send_polls(polls: list[DuePoll], now=None) -> int:
     """Send the claimed polls in batches (`poll_batches`), over one broker connection.
 
-    Batch i starts after a delay spread evenly inside `spread` seconds, so a fleet due
-    together is not polled in one burst; `expires` drops polls that a backlog would run
-    too late (the next sweep claims them again). Returns the number of tasks sent. When the
-    broker refuses (its publish retry policy already gave up, fast), the claims of this
-    batch and every later one are released and the broker error is raised."""
-    batches = poll_batches(claimed)
+    Each batch is sent with its first (earliest) host's due time as its ETA, so a host is
+    polled when it is due rather than after the next dispatch and a spread; a batch already
+    due starts at once. `expires` drops a poll that a backlog would start too late (the
+    next sweep claims it again), counted from its start. Returns the number of tasks sent.
+    When the broker refuses (its publish retry policy already gave up, fast), the claims of
+    this batch and every later one are released and the broker error is raised."""
+    now = now or timezone.now()
+    batches = poll_batches(polls)
     sent = 0
     try:
         with poll_hosts.app.producer_or_acquire() as producer:
-            for i, (queue, batch) in enumerate(batches):
-                countdown = spread * i / len(batches) if spread > 0 else 0
+            for queue, batch in batches:
+                start = max(now, batch[0].due_at)
                 poll_hosts.apply_async(
-                    (batch,), queue=queue, countdown=countdown, expires=60, producer=producer
+                    ([(p.host_id, p.claim) for p in batch],),
+                    queue=queue,
+                    eta=start if start > now else None,
+                    expires=start + POLL_EXPIRES,
+                    producer=producer,
                 )
                 sent += 1
     except BROKER_ERRORS as exc:
-        unsent = [claim for _, batch in batches[sent:] for claim in batch]
-        raise UnsentPolls(exc, len(claimed) - len(unsent), release_unpublished(unsent)) from exc
+        unsent = [poll for _, batch in batches[sent:] for poll in batch]
+        raise UnsentPolls(exc, len(polls) - len(unsent), release_unpublished(unsent)) from exc
     return len(batches)
 
 
@@ -133,9 +198,13 @@ def dispatch_due_polls() -> str:
     # A shard gone with its worker first: its claimed hosts become due again, so this very
     # dispatch sends them to a live shard.
     shards.reap_dead_shards()
-    claimed = claim_due_hosts()
+    # Hosts due before the next dispatch are claimed now and sent to start at their due
+    # time: a host waits neither for a dispatch tick nor for a spread after it.
+    now = timezone.now()
+    within = timedelta(seconds=max(0.0, settings.NYIOPS_DISPATCH_INTERVAL))
+    claimed = claim_due_polls(now, within=within)
     try:
-        tasks = send_polls(claimed, spread=max(0.0, settings.NYIOPS_DISPATCH_INTERVAL))
+        tasks = send_polls(claimed, now)
     except UnsentPolls as exc:
         log.warning("%s", exc)
         return f"dispatched {exc.sent} polls; broker unavailable, released {exc.released} claims"

@@ -50,8 +50,9 @@ DELIVERIES = Counter(
 def observe_poll(
     duration_s: float, *, stored_at, next_due_at=None, interval_s: int = 0, ssh_error_kind=None
 ) -> None:
-    """One poll ended. A claimed poll's host already carries its next due time (claim time
-    + interval), so the due time it was claimed for is that minus the interval."""
+    """One poll ended. A claimed poll's host already carries its next due time (the due time
+    it was claimed for + interval; now + interval after an outage, whose lag then reads
+    short), so the due time is that minus the interval."""
     try:
         POLL_DURATION.observe(max(duration_s, 0.0))
         if next_due_at is not None:

@@ -396,13 +396,18 @@ NYIOPS_BASE_URL = env.str("NYIOPS_BASE_URL", default="http://127.0.0.1:8000").rs
 
 # Polling (the due-time column lives on Host; beat only runs the dispatcher sweep).
 NYIOPS_DISPATCH_INTERVAL = env.float("NYIOPS_DISPATCH_INTERVAL", default=2.0)
-# Longer than poll_host's hard limit (85 s), which bounds SSH at its worst plus the store:
-# tests/reliability/test_time_limits.py.
+# Longer than poll_host's hard limit (85 s), which bounds SSH at its worst plus the store;
+# a claim's lease runs from the latest due time the dispatch claimed for (now + the dispatch
+# interval): tests/reliability/test_time_limits.py, tests/hosts/test_dispatch.py.
 NYIOPS_POLL_LEASE_SECONDS = env.int("NYIOPS_POLL_LEASE_SECONDS", default=90)
 # Hosts per poll task, and the threads per worker process that poll a batch's hosts side
 # by side (docs/polling.md: one Celery task per host cost more than an unchanged poll).
 NYIOPS_POLL_BATCH = env.int("NYIOPS_POLL_BATCH", default=20)
 NYIOPS_POLL_THREADS = env.int("NYIOPS_POLL_THREADS", default=16)
+# Threads per worker process for hosts whose last poll timed out (hosts.polling.slow_lane),
+# so a tarpit or a hung command never holds a regular poll thread; no queue: when all are
+# busy such a host takes a regular thread. 0: no slow lane.
+NYIOPS_POLL_SLOW_THREADS = env.int("NYIOPS_POLL_SLOW_THREADS", default=4)
 # Host affinity (hosts.polling.shards): each poll worker process holds one of this many
 # shards (a lease renewed every third of its length) and polls the hosts hashed to it, so a
 # host's persistent connection lives in one process. More poll processes than shards: the

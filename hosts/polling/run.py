@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,6 +27,7 @@ from hosts.health.store import evaluate_and_store, pf_states_need_judging
 from hosts.models import ClusterMember, Host, HostFacts, PollRun, SSHCredential, StatusEvent
 from hosts.polling.fingerprints import COUNTER_KINDS, poll_digest, section_fingerprint
 from hosts.polling.plan import Section, plan_for
+from hosts.polling.slow_lane import SlowLane, timed_out_hosts
 from hosts.polling.store import store_poll
 from hosts.polling.store.common import PollContext
 from hosts.polling.store.metrics import METRICS_EVERY
@@ -427,6 +428,7 @@ def poll_claimed(host_id: int, claim: str) -> str:
 
 
 _EXECUTOR: ThreadPoolExecutor | None = None
+_SLOW: SlowLane | None = None
 _EXECUTOR_LOCK = threading.Lock()
 
 
@@ -440,16 +442,27 @@ def _executor() -> ThreadPoolExecutor:
         return _EXECUTOR
 
 
-def shutdown_poll_threads() -> None:
-    """Stop this process's poll threads (and so their database connections): for tests
-    whose database is dropped afterwards, and a worker's shutdown."""
-    global _EXECUTOR, _URGENT
+def _slow_lane() -> SlowLane | None:
+    """This process's slow lane (hosts.polling.slow_lane); None when
+    NYIOPS_POLL_SLOW_THREADS is 0 (every poll on the regular threads)."""
+    global _SLOW
     with _EXECUTOR_LOCK:
-        pools, _EXECUTOR, _URGENT = [_EXECUTOR, _URGENT], None, None
+        if _SLOW is None and settings.NYIOPS_POLL_SLOW_THREADS > 0:
+            _SLOW = SlowLane(settings.NYIOPS_POLL_SLOW_THREADS)
+        return _SLOW
+
+
+def shutdown_poll_threads() -> None:
+    """Stop this process's poll threads, the slow lane's and the urgent ones too (and so
+    their database connections): for tests whose database is dropped afterwards, and a
+    worker's shutdown. Polls in flight end first, each by its own deadline."""
+    global _EXECUTOR, _URGENT, _SLOW
+    with _EXECUTOR_LOCK:
+        pools, _EXECUTOR, _URGENT, _SLOW = [_EXECUTOR, _URGENT, _SLOW], None, None, None
     for pool in pools:
         if pool is not None:
             pool.submit(connections.close_all).result()
-            pool.shutdown(wait=True)
+            pool.shutdown()
     gc.collect()  # a finished thread's connection closes when it is collected
 
 
@@ -471,14 +484,23 @@ def _poll_in_thread(host_id: int, claim: str) -> str:
 
 def poll_claimed_batch(claims: list[tuple[int, str]]) -> list[str]:
     """Poll a batch of claimed hosts side by side on this process's poll threads
-    (NYIOPS_POLL_THREADS) and wait for all of them.
+    (NYIOPS_POLL_THREADS) and wait for them; a host whose last poll timed out goes to the
+    slow lane instead (NYIOPS_POLL_SLOW_THREADS, hosts.polling.slow_lane), and the batch
+    does not wait for it. When the lane is full, such a host takes a regular thread.
 
     One Celery task per batch instead of per host: the broker round trips and the worker's
     per-task bookkeeping cost more CPU than an unchanged poll. A slow or hung host holds
     one poll thread until its SSH deadlines, never the other hosts of its batch, and each
     host is stored the moment its own poll ends."""
-    futures = [_executor().submit(_poll_in_thread, pk, token) for pk, token in claims]
-    return [future.result() for future in futures]
+    lane = _slow_lane()
+    slow = timed_out_hosts([pk for pk, _ in claims]) if lane is not None else set()
+    results: list[Future | str] = []
+    for pk, token in claims:
+        if pk in slow and lane.offer(_poll_in_thread, pk, token):
+            results.append(f"host {pk}: handed to the slow lane (its last poll timed out)")
+        else:
+            results.append(_executor().submit(_poll_in_thread, pk, token))
+    return [r if isinstance(r, str) else r.result() for r in results]
 
 
 # --- a dropped connection of a cluster member: poll it now ------------------------------------

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from hosts.models import Host, PollShard
 from hosts.polling import shards
-from hosts.tasks import claim_due_hosts, dispatch_due_polls, poll_hosts, send_polls
+from hosts.tasks import DuePoll, claim_due_polls, dispatch_due_polls, poll_hosts, send_polls
 from nyiops.celery import app as celery_app
 
 pytestmark = [pytest.mark.django_db]
@@ -34,14 +34,17 @@ def hosts_by_queue(batches) -> dict[str, set[int]]:
     return out
 
 
+def due_now(pks) -> list[DuePoll]:
+    now = timezone.now()
+    return [DuePoll(pk, "token", now) for pk in pks]
+
+
 def expire(number: int) -> None:
     PollShard.objects.filter(number=number).update(held_until=timezone.now() - timedelta(seconds=1))
 
 
 def test_with_no_live_shard_every_batch_goes_to_the_shared_poll_queue(sent):
-    claimed = [(pk, "token") for pk in range(1, 30)]
-
-    send_polls(claimed, spread=0)
+    send_polls(due_now(range(1, 30)))
 
     assert {queue for queue, _ in sent} == {"poll"}
     assert sorted(pk for _, batch in sent for pk, _ in batch) == list(range(1, 30))
@@ -51,12 +54,12 @@ def test_a_hosts_batches_go_to_its_shards_queue_on_every_dispatch(sent, settings
     settings.NYIOPS_POLL_BATCH = 7
     a, _ = shards.claim_shard("worker-a")
     b, _ = shards.claim_shard("worker-b")
-    claimed = [(pk, "token") for pk in range(1, 201)]
+    claimed = due_now(range(1, 201))
 
-    send_polls(claimed, spread=0)
+    send_polls(claimed)
     first = hosts_by_queue(sent)
     sent.clear()
-    send_polls(list(reversed(claimed)), spread=0)
+    send_polls(list(reversed(claimed)))
 
     assert hosts_by_queue(sent) == first  # the same host, the same process, every time
     assert set(first) == {shards.queue_name(a), shards.queue_name(b)}
@@ -152,7 +155,7 @@ def test_a_worker_that_does_not_poll_takes_no_shard(monkeypatch):
 def test_a_dead_shards_hosts_are_rerouted_and_polled_by_the_next_dispatch(fleet, sent):
     live, _ = shards.claim_shard("worker-a")
     dead, _ = shards.claim_shard("worker-b")
-    send_polls(claim_due_hosts(), spread=0)
+    send_polls(claim_due_polls())
     routed = hosts_by_queue(sent)
     orphaned = routed[shards.queue_name(dead)]
     assert orphaned and routed[shards.queue_name(live)]

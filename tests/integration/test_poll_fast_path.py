@@ -29,7 +29,7 @@ from hosts.models import (
 )
 from hosts.polling.run import poll_dropped_hosts
 from hosts.tasks import poll_host as poll_task
-from hosts.tasks import poll_hosts, send_polls
+from hosts.tasks import poll_hosts
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db]
 
@@ -252,21 +252,6 @@ def test_a_batch_polls_its_hosts_side_by_side_and_a_slow_host_holds_only_its_own
     # The slow host held one poll thread: the others were stored before its deadline ran out.
     assert max(hosts[n].last_poll_at for n in ("web1", "web3", "fw1a")) < hosts["web2"].last_poll_at
     assert Host.objects.get(name="lb1a").last_poll_at is None
-
-
-def test_due_polls_are_sent_in_batches_spread_over_the_dispatch_interval(settings, monkeypatch):
-    settings.NYIOPS_POLL_BATCH = 3
-    sent = []
-    monkeypatch.setattr(
-        poll_hosts, "apply_async", lambda args, **kw: sent.append((args[0], kw["countdown"]))
-    )
-    claimed = [(pk, "token") for pk in range(1, 8)]
-
-    tasks = send_polls(claimed, spread=2.0)
-
-    assert tasks == 3
-    assert [batch for batch, _ in sent] == [claimed[0:3], claimed[3:6], claimed[6:7]]
-    assert [countdown for _, countdown in sent] == pytest.approx([0, 2 / 3, 4 / 3])
 
 
 @pytest.mark.django_db(transaction=True)  # the watcher's poll thread uses its own connection
