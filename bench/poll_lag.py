@@ -18,9 +18,10 @@ It samples every host's `next_poll_at` and `last_poll_at` four times a second: a
 time from when it was due (the `next_poll_at` it was claimed at) to when it was stored
 (`last_poll_at`), so it includes whatever the dispatcher adds (it claims hosts due before
 its next run, every --dispatch-interval seconds, and sends each batch with its hosts' due
-time as ETA). Every host is first due at the same instant (one block, as a fleet started at
-once), unless --spread-due spreads the first due times evenly over one interval (as a fleet
-that has run for a while). Also sampled: the poll queue's length in Redis, every second.
+time as ETA). Every host is first due at the same instant (one block, as a fleet imported
+at once); after that first poll each host is on its own phase (hosts.tasks.poll_phase), so
+the block is spread over one interval before sampling starts. --spread-due spreads the
+first due times too. Also sampled: the poll queue's length in Redis, every second.
 
 Thresholds (exit status 1 when one is missed): lag p95 of the healthy hosts <= 2 s, before
 and with the faults injected (issue 12); with the faults at most 20 % above before; the

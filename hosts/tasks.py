@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -59,17 +59,36 @@ class DuePoll:
     due_at: datetime
 
 
-def next_due(due_at: datetime, interval_s: int, now: datetime) -> datetime:
-    """The due time after a poll due at `due_at`: the first slot of the host's own grid
-    (`due_at` + whole intervals) at least half an interval after now. Normally that is
-    `due_at` + one interval, so the schedule keeps its phase instead of drifting by each
-    dispatch's delay. A poll that ran late (an outage of the pollers or the database) skips
-    the slots it missed rather than being repeated back to back, and keeps its phase rather
-    than restarting from now: restarted from now, every host overdue together would be due
-    together from then on, the whole fleet one burst each interval."""
+# Every host's polls fall on a grid of its own: this instant plus its phase plus whole
+# intervals.
+GRID_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def poll_phase(host_id: int, interval_s: int) -> timedelta:
+    """Where in each interval a host's polls fall: its id hashed (Fibonacci hashing) evenly
+    over the interval, as Prometheus offsets each target's scrapes. Hosts made due together
+    (a fleet imported at once, a dead shard's hosts re-routed) are spread over one interval
+    by their next due times instead of staying one burst each interval."""
+    return timedelta(microseconds=(host_id * 2654435761 % 2**32) * interval_s * 10**6 // 2**32)
+
+
+def next_due(
+    due_at: datetime, interval_s: int, now: datetime, phase: timedelta = timedelta(0)
+) -> datetime:
+    """The due time after a poll due at `due_at`: the first slot of the host's grid
+    (`GRID_EPOCH` + `phase` + whole intervals) at least half an interval after its due time,
+    or after now when it ran late. On time, that is `due_at` + one interval, so the schedule
+    keeps its phase instead of drifting by each dispatch's delay. A poll that ran late (an
+    outage of the pollers or the database) skips the slots it missed rather than being
+    repeated back to back, and keeps its phase rather than restarting from now: restarted
+    from now, every host overdue together would be due together from then on, the whole
+    fleet one burst each interval. A host off its grid (new, or made due at once) joins it."""
+    if interval_s <= 0:
+        return now
     interval = timedelta(seconds=interval_s)
-    slots = max(1, -((due_at - now - interval / 2) // interval))  # ceil, at least one
-    return due_at + slots * interval
+    earliest = max(due_at, now) + interval / 2
+    start = GRID_EPOCH + phase
+    return start + -((start - earliest) // interval) * interval  # the first slot >= earliest
 
 
 def claim_due_polls(
@@ -106,7 +125,10 @@ def claim_due_polls(
     )
     # One statement for the whole batch: due times are spread, so the new values differ.
     Host.objects.bulk_update(
-        [Host(pk=pk, next_poll_at=next_due(at, interval, now)) for pk, interval, at in claimed],
+        [
+            Host(pk=pk, next_poll_at=next_due(at, interval, now, poll_phase(pk, interval)))
+            for pk, interval, at in claimed
+        ],
         ["next_poll_at"],
     )
     return [DuePoll(pk, token, at) for pk, _, at in claimed]

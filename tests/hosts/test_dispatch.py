@@ -19,8 +19,11 @@ from hosts.tasks import (
     dispatch_due_polls,
     next_due,
     poll_batches,
+    poll_phase,
 )
 from tests.factories import HostFactory
+
+REAL_POLL_PHASE = poll_phase
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +58,21 @@ def sent(monkeypatch):
     return tasks
 
 
+# Each test host's phase puts its due time on its own grid, as a host polled steadily has
+# it; the real phases are a hash of the id (test_phases_spread_hosts_over_their_interval).
+PHASES: dict[int, dt.timedelta] = {}
+
+
+@pytest.fixture(autouse=True)
+def phases_on_the_due_times(monkeypatch):
+    PHASES.clear()
+    monkeypatch.setattr(hosts.tasks, "poll_phase", lambda pk, interval: PHASES[pk])
+
+
 def due_host(seconds: float, interval: int = 15) -> Host:
-    return HostFactory(next_poll_at=at(seconds), poll_interval=interval)
+    host = HostFactory(next_poll_at=at(seconds), poll_interval=interval)
+    PHASES[host.pk] = dt.timedelta(seconds=seconds % interval)
+    return host
 
 
 def test_a_host_due_before_the_next_dispatch_is_claimed_now_and_starts_at_its_due_time(
@@ -116,10 +132,48 @@ def test_a_host_overdue_after_an_outage_is_polled_at_once_then_on_its_own_phase(
 
 
 def test_next_due_is_the_first_slot_of_the_hosts_grid_half_an_interval_away():
-    assert next_due(at(0.5), 15, T0) == at(15.5)  # claimed ahead
-    assert next_due(at(-7), 15, T0) == at(8)
-    assert next_due(at(-8), 15, T0) == at(22)  # at(7) would follow this late poll closely
-    assert next_due(at(-3600), 15, T0) == at(15)
+    def on_grid_of(seconds: float) -> dt.timedelta:
+        return dt.timedelta(seconds=seconds % 15)  # T0 is a slot of the phase-0 grid
+
+    assert next_due(at(0.5), 15, T0, on_grid_of(0.5)) == at(15.5)  # claimed ahead
+    assert next_due(at(-7), 15, T0, on_grid_of(-7)) == at(8)
+    assert next_due(at(-8), 15, T0, on_grid_of(-8)) == at(22)  # not at(7), right after it
+    assert next_due(at(-3600), 15, T0, on_grid_of(0)) == at(15)
+
+
+def test_a_host_off_its_grid_joins_it():
+    # Made due at T0 (imported, re-routed), phase 6 s: its next poll is on its grid, at
+    # least half an interval on.
+    assert next_due(T0, 15, T0, dt.timedelta(seconds=6)) == at(21)
+    assert next_due(T0, 15, T0, dt.timedelta(seconds=9)) == at(9)
+
+
+def test_phases_spread_hosts_over_their_interval():
+    phases = [poll_phase(pk, 60) for pk in range(1, 1001)]
+
+    assert all(dt.timedelta(0) <= p < dt.timedelta(seconds=60) for p in phases)
+    assert poll_phase(42, 60) == poll_phase(42, 60)  # a host keeps its phase
+    per_tenth = [
+        sum(1 for p in phases if 6 * i <= p.total_seconds() < 6 * (i + 1)) for i in range(10)
+    ]
+    assert min(per_tenth) >= 80 and max(per_tenth) <= 120  # 100 each, give or take
+
+
+def test_a_fleet_made_due_at_once_is_spread_over_one_interval_by_its_next_polls(
+    clock, dispatch_every_second, sent, monkeypatch
+):
+    monkeypatch.setattr(hosts.tasks, "poll_phase", REAL_POLL_PHASE)
+    fleet = [HostFactory(next_poll_at=T0, poll_interval=60) for _ in range(200)]
+
+    dispatch_due_polls()
+
+    due = sorted(
+        Host.objects.filter(pk__in=[h.pk for h in fleet]).values_list("next_poll_at", flat=True)
+    )
+    assert at(30) <= due[0] and due[-1] < at(90)  # each at least half an interval on
+    per_ten_seconds = {int((d - at(30)).total_seconds() // 10) for d in due}
+    assert per_ten_seconds == set(range(6))  # each sixth of the interval gets some
+    assert len(set(due)) >= 190  # hardly two hosts due at the same instant
 
 
 def test_the_lease_covers_the_wait_for_the_eta_and_the_whole_poll(
