@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from audit.services import record
 from hosts.freebsd.commands import Cmd
-from hosts.models import Host
+from hosts.models import Host, HostFacts
 from hosts.polling.run import CONNECTIONS, poll_host, ssh_target
 from hosts.ssh import SSHError
 from operations import actions, expectations, locks
@@ -57,15 +57,24 @@ class Parked(Exception):
     """The run waits for a person; the operation stays claimed-free until answered."""
 
 
-def refresh(host_ids) -> None:
+def refresh(host_ids, *, counters: bool = False) -> None:
     """Poll these hosts now with the poller's own code (same parsers, same store).
 
     One after the other, on purpose: each poll judges the pair with the other member's
     committed rows, so polls of both members in parallel can both judge against the other's
     old state and miss a failover until the periodic re-judgement (measured on PostgreSQL).
     In turn, the second poll sees the first's data. Two polls on persistent connections cost
-    a few milliseconds."""
-    for host in Host.objects.select_related("credential").filter(pk__in=list(host_ids)):
+    a few milliseconds.
+
+    `counters`: store this moment's counters too (HAProxy's current sessions). The poller
+    stores them only with its once-a-minute metric sample, so without this a verdict on
+    them reads a value up to a minute old: a drain waited up to 60 s after its sessions
+    had ended, or passed on a minute-old 0 while sessions were open. Marking the sample
+    due is the poller's own way to store them (the samples taken meanwhile are real ones)."""
+    ids = list(host_ids)
+    if counters:
+        HostFacts.objects.filter(host_id__in=ids).update(metrics_sampled_at=None)
+    for host in Host.objects.select_related("credential").filter(pk__in=ids):
         poll_host(host)
 
 
@@ -384,8 +393,9 @@ def _verify(op: Operation, action, step: OperationStep) -> Verdict:
     until = datetime.fromisoformat(spec["verify_until"])
     slice_end = time.monotonic() + settings.NYIOPS_OPERATION_VERIFY_SLICE_SECONDS
     interval = settings.NYIOPS_OPERATION_VERIFY_INTERVAL_SECONDS
+    counters = spec["verify"] in action.counter_verifications
     while True:
-        refresh(op.affected_host_ids)
+        refresh(op.affected_host_ids, counters=counters)
         verdict = check(op, step)
         if verdict.progress is not None or verdict.message != op.progress_note:
             Operation.objects.filter(pk=op.pk, run_token=op.run_token).update(

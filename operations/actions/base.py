@@ -123,6 +123,9 @@ class Action:
     # The state it leaves behind is itself expected (a member in maintenance): keep the
     # silence after success, until an operation whose silences_ended_by() names it ends.
     silence_outlasts_success = False
+    # Verifications (`verify_<name>`) whose verdict reads counters such as current sessions:
+    # the engine has the poll store this moment's, not the last once-a-minute sample.
+    counter_verifications: frozenset[str] = frozenset()
 
     def silences_ended_by(self, op) -> list:
         """Earlier operations whose lasting silence this one ends when it finishes."""

@@ -210,6 +210,7 @@ class HaproxyDrain(_DrainBase):
     title = "Drain a server on both load balancers"
     target_help = "BACKEND/SERVER (param cluster=LBPAIR if ambiguous)"
     button = "Drain"
+    counter_verifications = frozenset({"sessions_zero"})
 
     def preflight(self, target: Target, params: dict, facts: dict, now: datetime) -> list[Check]:
         server = target.extra["server"]

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import sync_playwright
 
 from customers.twofactor import requires_two_factor
@@ -40,6 +41,12 @@ def chromium(monkeypatch):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
         browser.close()
+        # While that loop runs, Django keeps this thread's database connections apart from
+        # its usual ones (asgiref's thread-critical Local acts as a context variable when
+        # an event loop runs), so pytest-django never sees or closes the one the test used:
+        # it stayed open after the tests, and the test database could not be dropped.
+        # Closed here, while the loop still runs and they are visible.
+        connections.close_all()
 
 
 @pytest.fixture

@@ -120,6 +120,16 @@ class Harness:
         path = next(p for w, p in self.workers if w is proc)
         return path.read_text(errors="replace")
 
+    def no_task_raised(self) -> bool:
+        """True while no worker has logged a task that raised. In a wait's predicate, a task
+        that failed ends the wait at once with its error, instead of at the deadline as if
+        the task were only slow."""
+        for _, path in self.workers:
+            for line in path.read_text(errors="replace").splitlines():
+                if " raised unexpected: " in line:
+                    raise AssertionError(f"a task raised on {path.name}: {line[:500]}")
+        return True
+
     def wait_log(self, proc, text: str, timeout: float, what: str, count: int = 1) -> None:
         deadline = time.monotonic() + timeout
         while self.log(proc).count(text) < count:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from hosts.models import HaproxyServer
-from operations import engine, services
+from hosts.models import HaproxyServer, Host
+from operations import actions, engine, services
 from tests.integration.conftest import poll
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
@@ -15,6 +15,24 @@ def status(lb, server, backend="acme-web"):
     ).status
 
 
+def scur(lb, server, backend="acme-web"):
+    return HaproxyServer.objects.get(
+        backend__host__name=lb, backend__name=backend, name=server, gone_at__isnull=True
+    ).scur
+
+
+def end_sessions_in_the_fleet(fleet, lb, server):
+    """The server's open sessions end on `lb`, its status unchanged: only a counter moves."""
+
+    def end(hosts):
+        for backend in hosts[lb]["haproxy"]["backends"]:
+            for s in backend["servers"]:
+                if s["name"] == server:
+                    s["base_sessions"] = 0
+
+    fleet.call(end, fleet.fleet.hosts)
+
+
 def run(kind, target, by, **params):
     op = services.request_operation(kind, target, params, by=by)
     services.approve(op, by=by)
@@ -24,7 +42,7 @@ def run(kind, target, by, **params):
 
 
 def test_drain_puts_the_server_in_maint_on_both_peers_and_undrain_brings_it_back(
-    polled_fleet, nora
+    quick_drains, nora
 ):
     op = run("haproxy-drain", "acme-web/web1", nora)
 
@@ -41,7 +59,7 @@ def test_drain_puts_the_server_in_maint_on_both_peers_and_undrain_brings_it_back
         "save@lb1a",
         "save@lb1b",
     ]
-    saved = polled_fleet.state("lb1a")["files"]["/var/db/haproxy/server-state"]
+    saved = quick_drains.state("lb1a")["files"]["/var/db/haproxy/server-state"]
     assert "web1" in str(saved)
 
     back = run("haproxy-undrain", "acme-web/web1", nora)
@@ -49,7 +67,21 @@ def test_drain_puts_the_server_in_maint_on_both_peers_and_undrain_brings_it_back
     assert status("lb1a", "web1").startswith("UP") and status("lb1b", "web1").startswith("UP")
 
 
-def test_capacity_guard_refuses_a_drain_that_leaves_too_few_servers_up(polled_fleet, nora):
+def test_the_drain_waits_on_this_moments_sessions_not_the_last_minutes_sample(polled_fleet):
+    lb = Host.objects.get(name="lb1a")
+    engine.refresh([lb.pk])  # a fresh once-a-minute sample of the counters
+    assert scur("lb1a", "web1") > 0
+    end_sessions_in_the_fleet(polled_fleet, "lb1a", "web1")
+
+    engine.refresh([lb.pk])
+    assert scur("lb1a", "web1") > 0  # a poll keeps the sample until the next one is due
+
+    engine.refresh([lb.pk], counters=True)  # what the drain's sessions step asks for
+    assert scur("lb1a", "web1") == 0
+    assert "sessions_zero" in actions.get("haproxy-drain").counter_verifications
+
+
+def test_capacity_guard_refuses_a_drain_that_leaves_too_few_servers_up(quick_drains, nora):
     assert run("haproxy-drain", "acme-web/web1", nora).state == "succeeded"
 
     with pytest.raises(services.PlanRefused) as refused:

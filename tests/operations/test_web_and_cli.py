@@ -129,7 +129,7 @@ def test_approve_needs_a_csrf_token_and_a_recent_login(polled_fleet, nora, sam, 
     assert op.state == "approved"
 
 
-def test_haproxy_drain_from_the_cli(polled_fleet, nora, dispatched):
+def test_haproxy_drain_from_the_cli(quick_drains, nora, dispatched):
     out = StringIO()
     call_command(
         "operations",

@@ -91,7 +91,8 @@ def test_whole_worker_killed_mid_operation_resumes_without_running_a_step_twice(
         task = harness.send_run(op.pk)
         wait_until(
             lambda: (
-                Operation.objects.get(pk=op.pk)
+                harness.no_task_raised()
+                and Operation.objects.get(pk=op.pk)
                 .steps.filter(key="persist", state="sending")
                 .exists()
             ),
@@ -112,7 +113,10 @@ def test_whole_worker_killed_mid_operation_resumes_without_running_a_step_twice(
         )
         harness.send_run(op.pk, task_id=task)  # the broker's redelivery
         wait_until(
-            lambda: Operation.objects.get(pk=op.pk).state not in ("running", "verifying"),
+            lambda: (
+                harness.no_task_raised()
+                and Operation.objects.get(pk=op.pk).state not in ("running", "verifying")
+            ),
             45,
             "the resumed run to end",
             interval=0.3,
