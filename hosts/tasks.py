@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
@@ -123,15 +123,33 @@ def claim_due_polls(
         .order_by("next_poll_at", "pk")
         .values_list("pk", "poll_interval", "next_poll_at")
     )
-    # One statement for the whole batch: due times are spread, so the new values differ.
-    Host.objects.bulk_update(
-        [
-            Host(pk=pk, next_poll_at=next_due(at, interval, now, poll_phase(pk, interval)))
-            for pk, interval, at in claimed
-        ],
-        ["next_poll_at"],
+    _set_next_due(
+        [(next_due(due, every, now, poll_phase(pk, every)), pk) for pk, every, due in claimed]
     )
     return [DuePoll(pk, token, at) for pk, _, at in claimed]
+
+
+def _set_next_due(rows: list[tuple[datetime, int]]) -> None:
+    """Each claimed host's own next due time (phases make them all differ), in one statement
+    on PostgreSQL: an UPDATE joined to the new values. bulk_update's CASE with one branch per
+    host cost 130-280 ms of CPU for a 1,000-host dispatch (measured); one UPDATE per host,
+    pipelined, 200+ ms of wall time."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(Host._meta.db_table)
+    column = connection.ops.quote_name(Host._meta.get_field("next_poll_at").column)
+    pk = connection.ops.quote_name(Host._meta.pk.column)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            values = ", ".join(["(%s::timestamptz, %s::bigint)"] * len(rows))
+            cursor.execute(
+                # Identifiers from the model, quoted by the backend; values are parameters.
+                f"UPDATE {table} SET {column} = v.due FROM (VALUES {values}) AS v(due, id) "  # noqa: S608
+                f"WHERE {table}.{pk} = v.id",
+                [p for row in rows for p in row],
+            )
+        else:
+            cursor.executemany(f"UPDATE {table} SET {column} = %s WHERE {pk} = %s", rows)  # noqa: S608
 
 
 def claim_due_hosts(now=None, limit: int = DISPATCH_BATCH) -> list[tuple[int, str]]:
