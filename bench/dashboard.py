@@ -23,11 +23,12 @@ store); then the "unchanged" client behaves as htmx does, taking the new version
 `--poller N` (PostgreSQL only) times the routes while the real poller runs instead: fleetsim
 serves the demo fleet plus generated hosts up to N, imported into the same database beside
 the seeded fleet, polled over SSH by a Celery worker (`--poller-workers`, 16 threads each)
-dispatched by `celery beat` at each role's interval, as deployed; timing starts once every
-fleetsim host has been polled, judged and polled again. The seeded hosts have no SSH server:
-they are disabled (not polled, not judged stale), so the hosts widget lists the polled
-fleet, and every other widget shows the seeded fleet plus the polled one, more than either
-alone.
+dispatched by `celery beat` at each role's interval, as deployed; `--poller-nice N` runs
+the worker at a lower CPU priority than this process (the web before the polls when both
+want the cores). Timing starts once every fleetsim host has been polled, judged and polled
+again. The seeded hosts have no SSH server: they are disabled (not polled, not judged
+stale), so the hosts widget lists the polled fleet, and every other widget shows the seeded
+fleet plus the polled one, more than either alone.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ def main() -> None:
     parser.add_argument("--sweeping", action="store_true", help="poller writes meanwhile")
     parser.add_argument("--poller", type=int, default=0, help="fleetsim hosts polled meanwhile")
     parser.add_argument("--poller-workers", type=int, default=1)
+    parser.add_argument(
+        "--poller-nice", type=int, default=0, help="run the poll worker at this nice value"
+    )
     parser.add_argument("--counters-per-second", type=float, default=10)
     parser.add_argument("--changes-per-second", type=float, default=1)
     args = parser.parse_args()
@@ -251,6 +255,8 @@ def start_poller(args) -> list:
         app.control.purge()
         for i in range(args.poller_workers):
             argv = worker_argv("poll", 16, "--hostname", f"dash{i}@%h", loglevel="WARNING")
+            if args.poller_nice:  # the web before the polls, when both want the cores
+                argv = ["nice", "-n", str(args.poller_nice), *argv]
             procs.append(spawn(argv, env=env, log=work / f"worker{i}.log"))
         beat = celery_argv("beat", "--schedule", str(work / "beat-schedule"), "-l", "WARNING")
         procs.append(spawn(beat, env=env, log=work / "beat.log"))
