@@ -23,12 +23,13 @@ store); then the "unchanged" client behaves as htmx does, taking the new version
 `--poller N` (PostgreSQL only) times the routes while the real poller runs instead: fleetsim
 serves the demo fleet plus generated hosts up to N, imported into the same database beside
 the seeded fleet, polled over SSH by a Celery worker (`--poller-workers`, 16 threads each)
-dispatched by `celery beat` at each role's interval, as deployed; `--poller-nice N` runs
+dispatched by `celery beat` at each role's interval, as deployed. `--poller-nice N` runs
 the worker at a lower CPU priority than this process (the web before the polls when both
-want the cores). Timing starts once every fleetsim host has been polled, judged and polled
-again. The seeded hosts have no SSH server: they are disabled (not polled, not judged
-stale), so the hosts widget lists the polled fleet, and every other widget shows the seeded
-fleet plus the polled one, more than either alone.
+want the cores), `--fleet-nice N` fleetsim (it stands for the remote hosts, whose CPU a
+deployment does not share). Timing starts once every fleetsim host has been polled, judged
+and polled again. The seeded hosts have no SSH server: they are disabled (not polled, not
+judged stale), so the hosts widget lists the polled fleet, and every other widget shows the
+seeded fleet plus the polled one, more than either alone.
 """
 
 from __future__ import annotations
@@ -111,6 +112,9 @@ def main() -> None:
     parser.add_argument("--poller-workers", type=int, default=1)
     parser.add_argument(
         "--poller-nice", type=int, default=0, help="run the poll worker at this nice value"
+    )
+    parser.add_argument(
+        "--fleet-nice", type=int, default=0, help="run fleetsim (the remote hosts) at this nice"
     )
     parser.add_argument("--counters-per-second", type=float, default=10)
     parser.add_argument("--changes-per-second", type=float, default=1)
@@ -246,6 +250,8 @@ def start_poller(args) -> list:
                 timeout=300,
             )
         )
+        if args.fleet_nice:  # fleetsim is one event loop: its process's priority is its own
+            os.setpriority(os.PRIO_PROCESS, procs[-1].pid, args.fleet_nice)
         seeded = set(Host.objects.values_list("pk", flat=True))
         call_command("import_inventory", str(work / "fleet" / "inventory.yaml"), verbosity=0)
         polled = Host.objects.exclude(pk__in=seeded)
