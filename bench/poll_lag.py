@@ -43,7 +43,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import percentile
+from _common import percentile, start_demo_fleet
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "var" / "bench" / "poll_lag"
@@ -58,19 +58,7 @@ if __name__ == "__main__":
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/nyiops_bench_lag")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
 os.environ["NYIOPS_VAR_DIR"] = str(BENCH / "var")
-from nyiops.processes import spawn, start_fleetsim  # noqa: E402
-
-
-def start_fleet(state: Path, extra: int, env: dict) -> subprocess.Popen:
-    """The demo fleet plus `extra` scaled hosts, ready (nyiops.processes, the one helper)."""
-    return start_fleetsim(
-        REPO / "demo" / "fleet.yaml",
-        state,
-        log=state.parent / "fleet.log",
-        env=env,
-        scale=extra,
-        timeout=300,
-    )
+from nyiops.processes import spawn  # noqa: E402
 
 
 def ctl(env: dict, state: Path, *args: str) -> None:
@@ -168,7 +156,7 @@ def main() -> None:
     state = BENCH / "fleet"
     report: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
     try:
-        procs.append(start_fleet(state, max(0, args.hosts - 20), env))
+        procs.append(start_demo_fleet(state, max(0, args.hosts - 20), env))
         call_command("migrate", verbosity=0)
         call_command("import_inventory", str(state / "inventory.yaml"), verbosity=0)
         Host.objects.update(poll_interval=args.interval, next_poll_at=timezone.now())

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import percentile
+from _common import percentile, start_demo_fleet
 
 # Importing nyiops reads the settings (its Celery app): choose this bench's own var/ first,
 # so this process (which imports the inventory, encrypting its key with var/'s secret) and
@@ -36,7 +36,7 @@ from _common import percentile
 os.environ["NYIOPS_VAR_DIR"] = os.environ.get("NYIOPS_VAR_DIR") or str(
     Path(__file__).resolve().parents[1] / "var" / "bench" / "var"
 )
-from nyiops.processes import spawn, start_fleetsim, stop, worker_argv
+from nyiops.processes import spawn, stop, worker_argv
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -65,17 +65,6 @@ def reset_database(url: str) -> None:
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def start_fleet(state: Path, extra_hosts: int, env: dict) -> subprocess.Popen:
-    return start_fleetsim(
-        REPO / "demo" / "fleet.yaml",
-        state,
-        log=state.parent / "fleet.log",
-        env=env,
-        scale=extra_hosts,
-        timeout=300,
-    )
 
 
 def start_worker(env: dict, concurrency: int, log: Path) -> subprocess.Popen:
@@ -296,7 +285,7 @@ def main() -> None:
         workdir.mkdir(parents=True)
         connections.close_all()
         reset_database(db_url)
-        fleet = start_fleet(workdir / "fleet", max(0, n - 20), dict(os.environ))
+        fleet = start_demo_fleet(workdir / "fleet", max(0, n - 20), dict(os.environ))
         workers: list[subprocess.Popen] = []
         try:
             call_command("migrate", verbosity=0)

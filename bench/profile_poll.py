@@ -30,30 +30,18 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import percentile
+from _common import percentile, start_demo_fleet
 
 # Importing nyiops reads the settings (its Celery app): choose this bench's own var/ first,
 # so this process and the processes it starts share one database.
 os.environ["NYIOPS_VAR_DIR"] = str(
     Path(__file__).resolve().parents[1] / "var" / "bench" / "profile" / "var"
 )
-from nyiops.processes import start_fleetsim
+
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "var" / "bench" / "profile"
 sys.path.insert(0, str(REPO))
-
-
-def start_fleet(state: Path, extra: int, env: dict) -> subprocess.Popen:
-    """The demo fleet plus `extra` scaled hosts, ready (nyiops.processes, the one helper)."""
-    return start_fleetsim(
-        REPO / "demo" / "fleet.yaml",
-        state,
-        log=state.parent / "fleet.log",
-        env=env,
-        scale=extra,
-        timeout=120,
-    )
 
 
 def poll_all(hosts, stats=None) -> None:
@@ -213,7 +201,7 @@ def main() -> None:
 
     from hosts.models import Host
 
-    fleet = start_fleet(BENCH / "fleet", args.extra, dict(os.environ))
+    fleet = start_demo_fleet(BENCH / "fleet", args.extra, dict(os.environ), timeout=120)
     try:
         call_command("migrate", verbosity=0)
         call_command("import_inventory", str(BENCH / "fleet" / "inventory.yaml"), verbosity=0)
