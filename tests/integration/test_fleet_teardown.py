@@ -10,24 +10,13 @@ import time
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from fleetsim.testing import running_fleet
 from hosts.models import Host, PollRun
 from tests.integration.conftest import DEMO_SPEC, poll, stop_polling
+from tests.reliability.stack import other_sessions
 
 pytestmark = [pytest.mark.sim, pytest.mark.django_db(transaction=True)]
-
-
-def other_sessions() -> set[int]:
-    if connection.vendor != "postgresql":
-        return set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return {row[0] for row in cursor.fetchall()}
 
 
 def test_a_polled_fleet_stopped_as_the_fixture_does_is_not_polled_afterwards(
