@@ -161,7 +161,8 @@ MIDDLEWARE = [
 # even checked (RELIABILITY.md D6, §3.3).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the user's role groups with the user (nyiops.roles).
+    "nyiops.roles.RolesBackend",
 ]
 
 ROOT_URLCONF = "nyiops.urls"

@@ -8,7 +8,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from nyiops.roles import NOC, ONCALL, WALLBOARD, is_noc, is_oncall, is_staff_role, is_wallboard
+from nyiops.roles import (
+    NOC,
+    ONCALL,
+    WALLBOARD,
+    RolesBackend,
+    is_noc,
+    is_oncall,
+    is_staff_role,
+    is_wallboard,
+)
 from tests.dashboard.factories import firewall_pair
 from tests.otp import verify_session
 
@@ -56,3 +65,30 @@ def test_a_staff_page_reads_the_groups_once_and_a_removed_user_is_refused_next_r
 
     noc_user.groups.remove(Group.objects.get(name=NOC))
     assert client.get(url, **htmx).status_code == 403
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="one query through ArraySubquery, PostgreSQL's"
+)
+def test_on_postgresql_a_request_loads_its_user_and_groups_in_one_query(oncall_user):
+    oncall_user.groups.add(Group.objects.get(name=WALLBOARD))
+    backend = RolesBackend()
+
+    with CaptureQueriesContext(connection) as ctx:
+        user = backend.get_user(oncall_user.pk)
+        answers = (is_noc(user), is_oncall(user), is_wallboard(user))
+
+    assert answers == (False, True, True)
+    assert len(ctx.captured_queries) == 1
+
+
+def test_the_backend_loads_a_user_without_groups_and_refuses_an_inactive_one(django_user_model):
+    loner = django_user_model.objects.create_user("loner", password="x" * 16)
+    backend = RolesBackend()
+
+    assert not is_noc(backend.get_user(loner.pk))
+    assert backend.get_user(loner.pk + 1000) is None
+
+    loner.is_active = False
+    loner.save()
+    assert backend.get_user(loner.pk) is None
