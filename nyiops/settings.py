@@ -302,6 +302,14 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A cache that cannot answer must not hold a page up: the dashboard computes its widgets
+    # itself when Redis is down (hosts.dashboard.cache), so a blackholed Redis costs a
+    # request half a second per look-up, not a hung worker.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_connect_timeout=env.float("NYIOPS_CACHE_TIMEOUT_SECONDS", default=0.5),
+        socket_timeout=env.float("NYIOPS_CACHE_TIMEOUT_SECONDS", default=0.5),
+    )
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",

@@ -178,3 +178,25 @@ def test_production_session_and_csrf_cookies_are_secure_httponly_and_lax(tmp_pat
 
     last_line = result.stdout.strip().splitlines()[-1]
     assert last_line.split() == ["True", "True", "True", "Lax", "Lax", "43200"], result.stderr
+
+
+@pytest.mark.parametrize(
+    "cache_url,timeout",
+    [("redis://127.0.0.1:6379/1", "0.5"), ("locmemcache://", "None"), (None, "None")],
+)
+def test_a_redis_cache_answers_within_half_a_second_or_not_at_all(
+    tmp_path, monkeypatch, cache_url, timeout
+):
+    # A Redis that hangs must not hang the pages that read it (hosts.dashboard.cache then
+    # computes the widget itself).
+    monkeypatch.delenv("CACHE_URL", raising=False)  # the test run's own is not copied
+    env = {} if cache_url is None else {"CACHE_URL": cache_url}
+    code = (
+        "from django.conf import settings; o = settings.CACHES['default'].get('OPTIONS', {}); "
+        "print(o.get('socket_connect_timeout'), o.get('socket_timeout'))"
+    )
+
+    result = _manage(["shell", "-c", code], env, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == [timeout, timeout]

@@ -17,10 +17,14 @@ Django's cache (`CACHE_URL`: local memory by default, Redis to share between web
 Scoping: the key holds `scope` ("noc": every NOC page is staff-only and staff see the whole
 fleet). A widget shown to customers must put its tenant in the scope, never share "noc".
 
+A shared cache that cannot be reached (Redis down) is a miss: each process computes and
+keeps its own entries, logged, and the page is served.
+
 Must not: decide what a widget shows (the builders do) or swallow a builder's error."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -30,6 +34,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from hosts.dashboard.common import Filters, digest
+
+log = logging.getLogger(__name__)
 
 LOCAL_ENTRIES = 128  # per process: 7 widgets, a few filter sets, two generations each
 
@@ -80,10 +86,18 @@ def remember(cache_key: str, compute: Callable[[], object]):
     value = LOCAL.get(cache_key)
     if value is not None:
         return value
-    value = cache.get(cache_key)
+    try:
+        value = cache.get(cache_key)
+    except Exception as exc:
+        # Redis down: this process computes (and keeps) its own copy, as with a local cache.
+        log.warning("Dashboard cache unreachable (%s): computing %s here", exc, cache_key)
+        value = None
     if value is None:
         value = compute()
-        cache.set(cache_key, value, timeout=2 * epoch_seconds())
+        try:
+            cache.set(cache_key, value, timeout=2 * epoch_seconds())
+        except Exception as exc:
+            log.warning("Dashboard cache unreachable (%s): %s kept here only", exc, cache_key)
     LOCAL.put(cache_key, value)
     return value
 
