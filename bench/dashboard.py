@@ -40,6 +40,7 @@ import os
 import shutil
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,12 +53,14 @@ django.setup()
 
 from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from hosts.dashboard import generation  # noqa: E402
-from hosts.models import Cluster, Host, Jail  # noqa: E402
+from hosts.models import Cluster, Finding, Host, Jail, StatusEvent  # noqa: E402
 from hosts.views import WIDGETS  # noqa: E402
 from nyiops.htmx import VERSION_HEADER  # noqa: E402
 from nyiops.processes import PYTHON, spawn, stop  # noqa: E402
@@ -94,6 +97,22 @@ def timed(client: Client, url: str, runs: int, extra: dict, *, cold=False, follo
         elif not follow:
             assert response.status_code == status, (url, response.status_code)
     return samples, cpu, len(queries), statuses
+
+
+def table_writes(before: dict | None = None):
+    """PostgreSQL's rows inserted, updated and deleted per table (its statistics, which lag
+    by up to a second); with `before`, the difference as text, busiest tables first."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables")
+        now = {name: counts for name, *counts in cursor.fetchall()}
+    if before is None:
+        return now
+    moved = {
+        name: [a - b for a, b in zip(counts, before.get(name, (0, 0, 0)), strict=True)]
+        for name, counts in now.items()
+    }
+    busiest = sorted(moved.items(), key=lambda item: -sum(item[1]))[:8]
+    return ", ".join(f"{name} +{i}/~{u}/-{d}" for name, (i, u, d) in busiest if i + u + d)
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -164,6 +183,7 @@ def main() -> None:
         ]
         if args.sweeping:
             writer, log = start_writer(args)
+        writes_before = table_writes() if connection.vendor == "postgresql" else None
         first_generations, started = generation.by_topic(), time.perf_counter()
         first_polls = dict(Host.objects.values_list("pk", "last_poll_at"))
         for label, url, extra in routes:
@@ -189,6 +209,30 @@ def main() -> None:
             "generation bumps per second during the timing, by topic: "
             + ", ".join(f"{topic} {rate:.2f}" for topic, rate in rates.items())
         )
+        # What the polls stored as changes meanwhile: the reason for the bumps above.
+        since = timezone.now() - timedelta(seconds=elapsed)
+        changes = (
+            StatusEvent.objects.filter(at__gte=since)
+            .values_list("subject_type", "field")
+            .annotate(n=Count("pk"))
+            .order_by("-n")
+        )
+        print(
+            "state changes stored during the timing: "
+            + (", ".join(f"{kind}.{field} {n}" for kind, field, n in changes[:8]) or "none")
+        )
+        opened = (
+            Finding.objects.filter(first_seen_at__gte=since)
+            .values_list("kind")
+            .annotate(n=Count("pk"))
+            .order_by("-n")
+        )
+        print(
+            "findings opened during the timing (and open at its end): "
+            + (", ".join(f"{kind} {n}" for kind, n in opened[:8]) or "none")
+        )
+        if connection.vendor == "postgresql":
+            print("rows written during the timing: " + table_writes(writes_before))
         if poller:
             polled = sum(
                 1
