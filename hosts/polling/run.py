@@ -549,16 +549,27 @@ def poll_dropped_hosts() -> list[str]:
     with _WATCH_LOCK:
         watched = dict(_WATCHED)
     names = CONNECTIONS.dropped(set(watched))
-    now = timezone.now()
     for name in names:
-        token = _claim_now(watched[name], now)
-        if token is None:
-            Host.objects.filter(pk=watched[name]).update(next_poll_at=now)
-        else:
-            _urgent_executor().submit(_poll_in_thread, watched[name], token)
+        # Claimed on the urgent thread, once it runs: a claim made here for a poll that an
+        # exiting process's executor then refused would hold the host for a whole lease.
+        _urgent_executor().submit(_poll_dropped, watched[name])
     if names:
         log.info("connection dropped by %s: polled now", ", ".join(names))
     return names
+
+
+def _poll_dropped(host_id: int) -> str | None:
+    close_old_connections()
+    try:
+        now = timezone.now()
+        token = _claim_now(host_id, now)
+        if token is None:
+            Host.objects.filter(pk=host_id).update(next_poll_at=now)
+            return None
+    except Exception:
+        log.exception("claiming host %s after its dropped connection failed", host_id)
+        return None
+    return _poll_in_thread(host_id, token)
 
 
 _URGENT: ThreadPoolExecutor | None = None
@@ -578,7 +589,9 @@ WATCH_LATE_LOGGED_S = 1.0
 
 
 def _watch_loop() -> None:
-    while True:
+    # Until the interpreter exits: the connections its exit closes are no hosts' news, and
+    # the poll executors refuse work by then.
+    while threading.main_thread().is_alive():
         every = settings.NYIOPS_WATCH_DROPPED_EVERY
         asleep = time.monotonic()
         time.sleep(every)
@@ -586,11 +599,7 @@ def _watch_loop() -> None:
         if late >= WATCH_LATE_LOGGED_S:
             log.warning("poll worker stalled: the connection watcher woke %.1f s late", late)
         try:
-            close_old_connections()
-            if poll_dropped_hosts():
-                # Only a dropped host makes this thread touch the database, and that is rare:
-                # close the connection now instead of holding it idle until the next look
-                # (it would keep a test database, dropped meanwhile, in use).
-                connections.close_all()
-        except Exception:  # a database outage must not end the watch
+            # No database here: the urgent thread claims the host.
+            poll_dropped_hosts()
+        except Exception:  # nothing that goes wrong once may end the watch
             log.exception("watching dropped connections failed")

@@ -7,6 +7,7 @@ judged by the very next poll.
 """
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -274,3 +275,25 @@ def test_a_cluster_member_that_drops_its_connection_is_polled_at_once(fleet):
     assert Host.objects.get(name="fw1a").poll_claimed_until is None
     web1 = Host.objects.get(name="web1")
     assert web1.next_poll_at == later and web1.reachability == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_connection_whose_poll_cannot_start_leaves_the_host_unclaimed(fleet, monkeypatch):
+    # An exiting worker's executor refuses new polls: the host must not be held by a claim
+    # (a lease of NYIOPS_POLL_LEASE_SECONDS) that no poll will ever release.
+    from hosts.polling import run
+
+    dispatched("fw1a")
+    fleet.inject("fw1a", "down")
+    refused = ThreadPoolExecutor(max_workers=1)
+    refused.shutdown()
+    monkeypatch.setattr(run, "_urgent_executor", lambda: refused)
+
+    def noticed(_):
+        try:
+            return bool(poll_dropped_hosts())
+        except RuntimeError:  # "cannot schedule new futures after shutdown"
+            return True
+
+    assert fleet.wait_for(noticed, timeout=10)
+    assert Host.objects.get(name="fw1a").poll_claimed_until is None
