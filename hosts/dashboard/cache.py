@@ -32,10 +32,15 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from hosts.dashboard.common import Filters, digest
 
 log = logging.getLogger(__name__)
+
+# What a shared cache that cannot be reached raises (Django's RedisCache: redis-py's errors,
+# refused or timed out); anything else is a bug and is not taken for an outage.
+UNREACHABLE = (RedisError, OSError)
 
 LOCAL_ENTRIES = 128  # per process: 7 widgets, a few filter sets, two generations each
 
@@ -88,7 +93,7 @@ def remember(cache_key: str, compute: Callable[[], object]):
         return value
     try:
         value = cache.get(cache_key)
-    except Exception as exc:
+    except UNREACHABLE as exc:
         # Redis down: this process computes (and keeps) its own copy, as with a local cache.
         log.warning("Dashboard cache unreachable (%s): computing %s here", exc, cache_key)
         value = None
@@ -96,7 +101,7 @@ def remember(cache_key: str, compute: Callable[[], object]):
         value = compute()
         try:
             cache.set(cache_key, value, timeout=2 * epoch_seconds())
-        except Exception as exc:
+        except UNREACHABLE as exc:
             log.warning("Dashboard cache unreachable (%s): %s kept here only", exc, cache_key)
     LOCAL.put(cache_key, value)
     return value

@@ -16,7 +16,13 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import (
+    DatabaseError,
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -566,7 +572,7 @@ def _poll_dropped(host_id: int) -> str | None:
         if token is None:
             Host.objects.filter(pk=host_id).update(next_poll_at=now)
             return None
-    except Exception:
+    except DatabaseError:  # the database is away: the host's next dispatch polls it
         log.exception("claiming host %s after its dropped connection failed", host_id)
         return None
     return _poll_in_thread(host_id, token)
