@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -230,6 +231,20 @@ def poll_host(host: Host, *, claim: str = "") -> PollOutcome:
             .defer("facts__raw_outputs")
             .get(pk=host.pk)
         )
+        if claim and locked.poll_claim != claim:
+            # Another poll took this host's claim while this one ran (the connection
+            # watcher's, or a dispatch after the lease ran out): its observation is the
+            # newer one, and storing this older one after it would undo it.
+            return PollOutcome(
+                host=host.name,
+                status="superseded",
+                reachability=locked.reachability,
+                reason="another poll took over its claim; nothing stored",
+                duration_ms=duration_ms,
+                events=0,
+                findings=None,
+                subsystem_errors={},
+            )
         try:
             facts = locked.facts
         except HostFacts.DoesNotExist:
@@ -472,9 +487,17 @@ def shutdown_poll_threads() -> None:
     gc.collect()  # a finished thread's connection closes when it is collected
 
 
+# Hosts whose poll has started in this process, on any of its poll threads: the watcher
+# leaves their claims alone (hosts.polling.run._claim_dropped).
+_POLLING: Counter[int] = Counter()
+_POLLING_LOCK = threading.Lock()
+
+
 def _poll_in_thread(host_id: int, claim: str) -> str:
     # Each poll thread keeps its own database connection (CONN_MAX_AGE), checked as a
     # Celery task thread's is, before and after each use.
+    with _POLLING_LOCK:
+        _POLLING[host_id] += 1
     close_old_connections()
     try:
         # The task's deadline is per thread (nyiops.deadline): each host of a batch gets the
@@ -486,6 +509,10 @@ def _poll_in_thread(host_id: int, claim: str) -> str:
         return f"host {host_id}: poll failed: {type(exc).__name__}"
     finally:
         close_old_connections()
+        with _POLLING_LOCK:
+            _POLLING[host_id] -= 1
+            if not _POLLING[host_id]:
+                del _POLLING[host_id]
 
 
 def poll_claimed_batch(claims: list[tuple[int, str]]) -> list[str]:
@@ -530,12 +557,15 @@ def watch_connection(host: Host) -> None:
             _WATCHER.start()
 
 
-def _claim_now(host_id: int, now) -> str | None:
+def _claim_now(host_id: int, now, *, take_over: bool = False) -> str | None:
     """Claim one host for an immediate poll, as the dispatcher claims due hosts (a token
-    and a lease, only if no live claim holds it); None when a poll already holds it."""
+    and a lease, only if no live claim holds it, or in any case with `take_over`); None
+    when a poll already holds it."""
     token = str(uuid.uuid4())
     lease = timedelta(seconds=settings.NYIOPS_POLL_LEASE_SECONDS)
-    claimable = Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=now)
+    claimable = Q() if take_over else Q(poll_claimed_until__isnull=True)
+    if not take_over:
+        claimable |= Q(poll_claimed_until__lt=now)
     host = Host.objects.filter(pk=host_id, enabled=True).only("poll_interval").first()
     if host is None:
         return None
@@ -547,11 +577,30 @@ def _claim_now(host_id: int, now) -> str | None:
     return token if claimed else None
 
 
+def _claim_dropped(host_id: int, now) -> str | None:
+    """Claim a host whose connection dropped, for a poll now; None when a poll of it has
+    started in this process already (it finds the drop itself).
+
+    A live claim is otherwise taken over: it is a batch's that has not reached this host
+    yet, queued behind other polls, and when the poller is busy that queue is seconds long,
+    which a failover's page would wait for. The batch then finds its claim stale and skips
+    the host. The check and the take-over hold the lock every poll thread registers under
+    before it reads its claim, so no poll of this process can start between them; a poll
+    in another process (a shard moved) stores nothing once its claim is taken."""
+    token = _claim_now(host_id, now)
+    if token is not None:
+        return token
+    with _POLLING_LOCK:
+        if _POLLING[host_id]:
+            return None
+        return _claim_now(host_id, now, take_over=True)
+
+
 def poll_dropped_hosts() -> list[str]:
     """One look at the watched connections. A host that dropped its connection is claimed
-    and polled at once on this process's urgent poll thread, ahead of any queued batch; if
-    a poll already holds it, that poll finds the drop itself, and the host is made due for
-    the next dispatch too."""
+    (taken over from a batch still queued) and polled at once on this process's urgent poll
+    thread; if a poll of it is running here already, that poll finds the drop itself, and
+    the host is made due for the next dispatch too."""
     with _WATCH_LOCK:
         watched = dict(_WATCHED)
     names = CONNECTIONS.dropped(set(watched))
@@ -568,7 +617,7 @@ def _poll_dropped(host_id: int) -> str | None:
     close_old_connections()
     try:
         now = timezone.now()
-        token = _claim_now(host_id, now)
+        token = _claim_dropped(host_id, now)
         if token is None:
             Host.objects.filter(pk=host_id).update(next_poll_at=now)
             return None

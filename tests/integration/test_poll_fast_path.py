@@ -297,3 +297,55 @@ def test_a_dropped_connection_whose_poll_cannot_start_leaves_the_host_unclaimed(
 
     assert fleet.wait_for(noticed, timeout=10)
     assert Host.objects.get(name="fw1a").poll_claimed_until is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_member_held_by_a_queued_batch_is_taken_over_and_polled_at_once(fleet):
+    # A busy poller claims hosts seconds before a poll thread reaches them: a failover must
+    # not wait in that queue.
+    dispatched("fw1a")
+    (queued,) = claim("fw1a")  # a batch holds it and has not started it
+    fleet.inject("fw1a", "down")
+
+    def fw1a_found_down(_):
+        poll_dropped_hosts()
+        return Host.objects.get(name="fw1a").reachability == "unknown"
+
+    assert fleet.wait_for(fw1a_found_down, timeout=10)
+    assert findings("host_unreachable", host__name="fw1a")
+    # The queued batch reaches the host at last: its claim is stale, it polls nothing.
+    assert "1 polls (1 stale claims)" in poll_hosts([list(queued)])
+    assert Host.objects.get(name="fw1a").poll_claim != queued[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_member_whose_poll_runs_in_this_process_keeps_that_polls_claim(fleet):
+    from hosts.polling import run
+
+    dispatched("fw1a")
+    ((pk, token),) = claim("fw1a")
+    with run._POLLING_LOCK:
+        run._POLLING[pk] += 1  # a poll thread of this process has started fw1a
+    try:
+        assert run._claim_dropped(pk, timezone.now()) is None
+    finally:
+        with run._POLLING_LOCK:
+            del run._POLLING[pk]
+    assert Host.objects.get(pk=pk).poll_claim == token
+
+
+def test_a_poll_whose_claim_was_taken_over_stores_nothing(fleet):
+    from hosts.polling.run import poll_host
+
+    dispatched("fw1a")
+    host = Host.objects.get(name="fw1a")
+    before = (host.last_poll_at, StatusEvent.objects.count(), host.reachability)
+    fleet.inject("fw1a", "down")  # this poll's news, older than the poll that took over
+    Host.objects.filter(pk=host.pk).update(poll_claim="the-watchers-claim")
+
+    outcome = poll_host(host, claim="the-dispatchers-claim")
+
+    assert outcome.status == "superseded"
+    host.refresh_from_db()
+    assert (host.last_poll_at, StatusEvent.objects.count(), host.reachability) == before
+    assert not findings("host_unreachable", host__name="fw1a")
