@@ -48,15 +48,22 @@ def _topology(spec: dict) -> dict:
     }
 
 
-def _hosts(state_dir: Path, spec: dict) -> dict:
-    out = {}
-    for h in spec["hosts"]:
-        saved = read_json(state_dir / "hosts" / f"{h['name']}.json", None)
-        out[h["name"]] = saved
+def _hosts(state_dir: Path, spec: dict, names: list[str] | None = None) -> dict:
+    """The hosts' saved state (all of them, or `names`): a fault reads only those it names,
+    so that injecting one at 1,000 hosts does not read 1,000 files first."""
+    wanted = [h["name"] for h in spec["hosts"]] if names is None else names
+    out = {name: read_json(state_dir / "hosts" / f"{name}.json", None) for name in wanted}
     if any(v is None for v in out.values()):
         fleet = Fleet(spec, state_dir)
         out = {n: v or fleet.hosts[n] for n, v in out.items()}
     return out
+
+
+def _named(spec: dict, topo: dict, target: str) -> list[str]:
+    """The hosts a fault on `target` (a cluster or a host) concerns; [] for neither."""
+    if target in topo["clusters"]:
+        return list(topo["clusters"][target]["members"])
+    return [target] if any(h["name"] == target for h in spec["hosts"]) else []
 
 
 @contextmanager
@@ -101,9 +108,9 @@ def inject_fault(state_dir, target: str, kind: str, *args: str, wait: float = 3.
     """Add a fault; returns the faults sequence number. Raises FaultError (nothing changed)."""
     state_dir = Path(state_dir)
     spec = _spec(state_dir)
-    new = faults.expand(
-        _topology(spec), _hosts(state_dir, spec), target, kind, [str(a) for a in args]
-    )
+    topo = _topology(spec)
+    hosts = _hosts(state_dir, spec, _named(spec, topo, target))
+    new = faults.expand(topo, hosts, target, kind, [str(a) for a in args])
     with faults.locked(state_dir):
         data = faults.read(state_dir)
         for f in new:

@@ -307,10 +307,13 @@ class FleetServer:
     async def run_forever(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stop.is_set():
-            if faults.reconcile(self.fleet) or self.fleet.listeners_dirty:
+            applied = faults.reconcile(self.fleet)
+            if applied or self.fleet.listeners_dirty:
                 await self.sync_listeners()
             self.step()
-            if loop.time() - self._last_save >= SAVE_EVERY:
+            # A fault just applied is saved at once: `ctl` waits for its sequence number in
+            # fleet.json, and a test or bench times the fault from its return.
+            if applied or loop.time() - self._last_save >= SAVE_EVERY:
                 self.fleet.save()
                 self._last_save = loop.time()
             try:
