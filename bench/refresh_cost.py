@@ -5,15 +5,17 @@
 
 Every refresh of a widget goes through the whole middleware stack before the view finds the
 widget unchanged: the session, the user, the user's 2FA device and role groups, then the
-dashboard's generation. Three ways of finding the user are timed, in the same process and
+dashboard's generation. Three ways of reading those are timed, in the same process and
 interleaved round by round (each round in a rotated order), so a machine that drifts during
 the run drifts for all three:
 
-- `db sessions + ModelBackend`: the session row and the user, groups and device, one query
-  each (what every request did before nyiops.roles.RolesBackend);
-- `db sessions + RolesBackend`: the groups read with the user, in the same query (nyiops's
-  setup);
-- `Redis sessions + RolesBackend`: the session read from Redis instead (Django's cached_db
+- `Django's ORM look-ups`: Django's database sessions, ModelBackend and django-otp's
+  middleware, each look-up an ORM query (session, user, groups, device: what every request
+  did before this issue);
+- `nyiops: plain SQL`: the same rows, the groups read with the user, each statement built
+  once and sent as text (nyiops.sessions, nyiops.roles.RolesBackend,
+  nyiops.twofactor.OTPMiddleware: nyiops's setup);
+- `nyiops + Redis sessions`: the session read from Redis instead (Django's cached_db
   engine). Measured to decide whether to deploy it: it is not (BENCHMARKS.md, issue 12).
 
 Each request is timed in wall and CPU time (this process) through Django's test client, on a
@@ -56,6 +58,7 @@ from tests.otp import verify_session  # noqa: E402
 
 POLL = {"HTTP_HX_REQUEST": "true", "HTTP_X_NYIOPS_POLL": "1"}
 AXES = "axes.backends.AxesStandaloneBackend"
+NYIOPS_OTP = "nyiops.twofactor.OTPMiddleware"
 
 
 def setups(redis_url: str) -> dict[str, dict]:
@@ -67,21 +70,27 @@ def setups(redis_url: str) -> dict[str, dict]:
         }
     }
     local_cache = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    django_otp = [
+        "django_otp.middleware.OTPMiddleware" if m == NYIOPS_OTP else m for m in settings.MIDDLEWARE
+    ]
     return {
-        "db sessions + ModelBackend": {
+        "Django's ORM look-ups (5 queries)": {
             "CACHES": local_cache,
             "SESSION_ENGINE": "django.contrib.sessions.backends.db",
             "AUTHENTICATION_BACKENDS": [AXES, "django.contrib.auth.backends.ModelBackend"],
+            "MIDDLEWARE": django_otp,
         },
-        "db sessions + RolesBackend": {
+        "nyiops: plain SQL (4 queries)": {
             "CACHES": local_cache,
-            "SESSION_ENGINE": "django.contrib.sessions.backends.db",
+            "SESSION_ENGINE": "nyiops.sessions",
             "AUTHENTICATION_BACKENDS": [AXES, "nyiops.roles.RolesBackend"],
+            "MIDDLEWARE": settings.MIDDLEWARE,
         },
-        "Redis sessions + RolesBackend": {
+        "nyiops + Redis sessions (3)": {
             "CACHES": redis_cache,
             "SESSION_ENGINE": "django.contrib.sessions.backends.cached_db",
             "AUTHENTICATION_BACKENDS": [AXES, "nyiops.roles.RolesBackend"],
+            "MIDDLEWARE": settings.MIDDLEWARE,
         },
     }
 
@@ -160,10 +169,10 @@ def main() -> None:
             f"{args.busy} spinning processes, {os.cpu_count()} cores"
         )
         heads = ("queries", "p50 ms", "p95 ms", "p50 cpu", "p95 cpu")
-        print(f"{'setup':32} " + " ".join(f"{head:>7}" for head in heads))
+        print(f"{'setup':34} " + " ".join(f"{head:>7}" for head in heads))
         for name, (wall, cpu, queries) in results.items():
             print(
-                f"{name:32} {queries:>7} {percentile(wall, 50):>7.2f} {percentile(wall, 95):>7.2f}"
+                f"{name:34} {queries:>7} {percentile(wall, 50):>7.2f} {percentile(wall, 95):>7.2f}"
                 f" {percentile(cpu, 50):>7.2f} {percentile(cpu, 95):>7.2f}"
             )
     finally:

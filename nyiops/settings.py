@@ -146,7 +146,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "nyiops.twofactor.OTPMiddleware",  # django-otp's, reading the device as plain SQL
     "nyiops.idle.IdleTimeoutMiddleware",
     "nyiops.twofactor.RequireVerifiedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -261,6 +261,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Sessions and security headers (RELIABILITY.md §3.3).
 SESSION_COOKIE_AGE = 12 * 3600  # absolute lifetime (ASVS 3.3.2)
+SESSION_ENGINE = "nyiops.sessions"  # Django's database sessions, read as plain SQL
 NYIOPS_IDLE_TIMEOUT_MINUTES = env.int("NYIOPS_IDLE_TIMEOUT_MINUTES", default=30)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"

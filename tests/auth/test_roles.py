@@ -68,7 +68,7 @@ def test_a_staff_page_reads_the_groups_once_and_a_removed_user_is_refused_next_r
 
 
 @pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="one query through ArraySubquery, PostgreSQL's"
+    connection.vendor != "postgresql", reason="the group names as an array: PostgreSQL's"
 )
 def test_on_postgresql_a_request_loads_its_user_and_groups_in_one_query(oncall_user):
     oncall_user.groups.add(Group.objects.get(name=WALLBOARD))
@@ -92,3 +92,20 @@ def test_the_backend_loads_a_user_without_groups_and_refuses_an_inactive_one(dja
     loner.is_active = False
     loner.save()
     assert backend.get_user(loner.pk) is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="plain SQL on PostgreSQL only")
+def test_the_user_the_backend_loads_is_the_one_the_orm_loads(django_user_model, oncall_user):
+    from django.utils import timezone
+
+    oncall_user.last_login = timezone.now()
+    oncall_user.first_name = "Åsa"
+    oncall_user.save()
+    fields = [f.attname for f in django_user_model._meta.concrete_fields]
+
+    loaded = RolesBackend().get_user(oncall_user.pk)
+    expected = django_user_model.objects.get(pk=oncall_user.pk)
+
+    assert {f: getattr(loaded, f) for f in fields} == {f: getattr(expected, f) for f in fields}
+    assert loaded.last_login.tzinfo is not None
+    assert not loaded._state.adding and loaded._state.db == "default"

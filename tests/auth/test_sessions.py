@@ -37,3 +37,33 @@ def test_logout_invalidates_the_session_server_side(client, noc_user):
 
     response = replay.get("/hosts/")
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_an_expired_session_lets_nobody_in_and_starts_afresh(client, noc_user):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    log_in(client, noc_user)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.get("/hosts/").status_code == 200
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - timezone.timedelta(seconds=1)
+    )
+
+    response = client.get("/hosts/")
+
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_a_session_reads_back_what_was_stored_in_it(client, noc_user):
+    from importlib import import_module
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store["watching"] = {"widgets": ["firewalls", "storage"], "since": 1733260000}
+    store.save()
+
+    again = import_module(settings.SESSION_ENGINE).SessionStore(store.session_key)
+
+    assert again["watching"] == {"widgets": ["firewalls", "storage"], "since": 1733260000}
+    assert again.session_key == store.session_key
+    assert import_module(settings.SESSION_ENGINE).SessionStore("no-such-session").load() == {}

@@ -230,3 +230,44 @@ def test_every_route_but_the_way_in_and_out_asks_an_unverified_staff_user_to_ver
             leaks.append((path, name, response.status_code))
 
     assert leaks == []
+
+
+def session_names_device(client, persistent_id: str) -> None:
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = persistent_id
+    session.save()
+
+
+def test_a_deleted_authenticator_unverifies_the_sessions_it_verified(client, noc_user):
+    device = totp_device(noc_user)
+    unverified_login(client, noc_user)
+    session_names_device(client, device.persistent_id)
+    assert client.get(OVERVIEW).status_code == 200
+
+    device.delete()
+
+    response = client.get(OVERVIEW)
+    assert response.status_code == 302 and response.url.startswith(reverse("otp-setup"))
+
+
+def test_a_session_naming_no_device_of_its_own_is_not_verified(client, noc_user, oncall_user):
+    mine = totp_device(noc_user)
+    unverified_login(client, noc_user)
+    unconfirmed = TOTPDevice.objects.create(user=noc_user, name="half set up", confirmed=False)
+    for persistent_id in (
+        totp_device(oncall_user).persistent_id,  # someone else's
+        unconfirmed.persistent_id,
+        f"{mine.model_label()}/{mine.pk + 1000}",  # no such row
+        f"{mine.model_label()}/not-a-number",
+        "auth.user/1",  # not a device model
+        "nosuchapp.device/1",
+        "garbage",
+    ):
+        session_names_device(client, persistent_id)
+
+        response = client.get(OVERVIEW)
+
+        assert response.status_code == 302, persistent_id
+        assert response.url.startswith(reverse("otp-verify")), persistent_id
